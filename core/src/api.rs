@@ -1,0 +1,211 @@
+//! JSON types of the presign HTTP API, shared by the server (`fitbox-presign`), the browser app
+//! (`fitbox-web`) and the script client (`fitbox upload`), so all three compile against one
+//! definition. The OpenAPI document in `presign-lambda/openapi.yaml` describes the same shapes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Media types the service accepts for upload.
+pub const ACCEPTED_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/gif"];
+
+/// `GET /api/config`: what the browser previews with, so its preview equals the server's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigResponse {
+    pub box_width: u32,
+    pub box_height: u32,
+    pub enlarge: bool,
+    pub quality: u8,
+    pub max_bytes: u64,
+    pub max_pixels: u64,
+    pub accepted_types: Vec<String>,
+}
+
+impl ConfigResponse {
+    /// The pipeline options these settings describe.
+    pub fn options(&self) -> crate::Options {
+        crate::Options {
+            box_width: self.box_width,
+            box_height: self.box_height,
+            enlarge: self.enlarge,
+            quality: self.quality,
+            limits: crate::Limits {
+                max_bytes: self.max_bytes,
+                max_pixels: self.max_pixels,
+                ..crate::Limits::default()
+            },
+        }
+    }
+
+    /// The settings that describe `opts`.
+    pub fn from_options(opts: &crate::Options) -> Self {
+        ConfigResponse {
+            box_width: opts.box_width,
+            box_height: opts.box_height,
+            enlarge: opts.enlarge,
+            quality: opts.quality,
+            max_bytes: opts.limits.max_bytes,
+            max_pixels: opts.limits.max_pixels,
+            accepted_types: ACCEPTED_TYPES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// `POST /api/uploads` body (or one element of an array body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// A signed upload: PUT the file's bytes to `url` with exactly `headers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadTicket {
+    pub id: String,
+    pub key: String,
+    /// Always `PUT`.
+    pub method: String,
+    pub url: String,
+    /// Headers the PUT must carry, with these exact values (they are signed).
+    pub headers: BTreeMap<String, String>,
+    /// RFC 3339 UTC time after which S3 refuses the URL.
+    pub expires_at: String,
+}
+
+/// `GET /api/uploads/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadStatus {
+    pub id: String,
+    #[serde(flatten)]
+    pub state: UploadState,
+}
+
+/// Where an upload is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum UploadState {
+    /// Uploaded (or about to be) and not yet resized.
+    Pending,
+    /// Resized; the thumbnail is `image`.
+    Ready { image: ImageEntry },
+    /// Refused by the pipeline; `reason` says why, `code` is the error code.
+    Rejected { code: String, reason: String },
+}
+
+/// One thumbnail in the gallery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageEntry {
+    pub id: String,
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// RFC 3339 UTC.
+    pub created: String,
+    /// SHA-256 (hex) of the thumbnail's RGBA pixels; present in upload status answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_sha256: Option<String>,
+}
+
+/// `GET /api/images`: one page, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImagePage {
+    pub images: Vec<ImageEntry>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every error answer: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// Format milliseconds since the Unix epoch as RFC 3339 UTC (`2026-11-29T10:00:00.000Z`).
+pub fn rfc3339_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(1_795_910_400_123), "2026-11-29T00:00:00.123Z");
+    }
+
+    #[test]
+    fn upload_status_json_shape() {
+        let s = UploadStatus {
+            id: "x".into(),
+            state: UploadState::Rejected {
+                code: "truncated".into(),
+                reason: "JPEG data is truncated".into(),
+            },
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["status"], "rejected");
+        assert_eq!(v["reason"], "JPEG data is truncated");
+        let back: UploadStatus = serde_json::from_value(v).unwrap();
+        assert_eq!(back, s);
+        let p = serde_json::to_value(UploadStatus {
+            id: "y".into(),
+            state: UploadState::Pending,
+        })
+        .unwrap();
+        assert_eq!(p, serde_json::json!({"id": "y", "status": "pending"}));
+    }
+
+    #[test]
+    fn upload_request_refuses_unknown_fields() {
+        let err = serde_json::from_str::<UploadRequest>(
+            r#"{"filename":"a.jpg","content_type":"image/jpeg","size":1,"acl":"public-read"}"#,
+        );
+        assert!(err.is_err());
+    }
+}

@@ -1,0 +1,315 @@
+//! Decoding: bytes to 8-bit pixels, plus what the later steps need (ICC profile, EXIF
+//! orientation). JPEG goes straight to zune-jpeg (strict mode, so truncated data is an error, not
+//! a half-grey photo); PNG, WebP and GIF go through the `image` crate's decoders. Animated GIF,
+//! WebP and APNG: the first frame (documented policy).
+
+use std::io::Cursor;
+
+use image::{ColorType, DynamicImage, ImageDecoder};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::errors::DecodeErrors;
+use zune_jpeg::JpegDecoder;
+
+use crate::guard::{check_dimensions, Probe};
+use crate::{Error, Format, Limits};
+
+/// Channel layout of decoded pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Rgb,
+    /// Straight (not premultiplied) alpha.
+    Rgba,
+    /// CMYK ink values (0 = no ink), to be converted with the image's CMYK ICC profile.
+    Cmyk,
+}
+
+impl Layout {
+    pub(crate) fn channels(self) -> usize {
+        match self {
+            Layout::Rgb => 3,
+            Layout::Rgba | Layout::Cmyk => 4,
+        }
+    }
+}
+
+/// Pixels as decoded, in stored (not yet EXIF-oriented) orientation.
+pub(crate) struct Decoded {
+    pub width: u32,
+    pub height: u32,
+    pub layout: Layout,
+    pub data: Vec<u8>,
+    pub icc: Option<Vec<u8>>,
+    /// EXIF orientation 1..=8 (1 when absent or invalid).
+    pub orientation: u8,
+}
+
+pub(crate) fn decode(bytes: &[u8], probe: &Probe, limits: &Limits) -> Result<Decoded, Error> {
+    let decoded = match probe.format {
+        Format::Jpeg => decode_jpeg(bytes, limits)?,
+        Format::Png | Format::Webp | Format::Gif => decode_with_image(bytes, probe.format, limits)?,
+    };
+    // The decoder's own idea of the size must also pass the guard (headers can disagree).
+    check_dimensions(decoded.width, decoded.height, limits)?;
+    let expected = decoded.width as usize * decoded.height as usize * decoded.layout.channels();
+    if decoded.data.len() != expected {
+        return Err(Error::Corrupt {
+            format: probe.format,
+            detail: format!(
+                "decoder returned {} bytes for {}x{}",
+                decoded.data.len(),
+                decoded.width,
+                decoded.height
+            ),
+        });
+    }
+    Ok(decoded)
+}
+
+fn jpeg_error(e: DecodeErrors) -> Error {
+    let msg = e.to_string();
+    let lower = msg.to_ascii_lowercase();
+    let format = Format::Jpeg;
+    if matches!(e, DecodeErrors::ExhaustedData)
+        || lower.contains("premature end")
+        || lower.contains("no more bytes")
+        || lower.contains("eof")
+        || lower.contains("exhausted")
+    {
+        Error::Truncated {
+            format,
+            detail: msg,
+        }
+    } else if let DecodeErrors::Unsupported(s) = &e {
+        Error::UnsupportedVariant {
+            format,
+            detail: format!("{s:?}"),
+        }
+    } else if lower.contains("arithmetic") || lower.contains("12 bit") || lower.contains("precision")
+    {
+        Error::UnsupportedVariant {
+            format,
+            detail: msg,
+        }
+    } else {
+        Error::Corrupt {
+            format,
+            detail: msg,
+        }
+    }
+}
+
+fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
+    let base = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(limits.max_side as usize)
+        .set_max_height(limits.max_side as usize);
+    let mut header = JpegDecoder::new_with_options(ZCursor::new(bytes), base);
+    header.decode_headers().map_err(jpeg_error)?;
+    let info = header
+        .info()
+        .ok_or_else(|| Error::Internal("JPEG headers decoded without info".into()))?;
+    let (width, height) = (info.width as u32, info.height as u32);
+    check_dimensions(width, height, limits)?;
+    let input = header.input_colorspace().unwrap_or(ColorSpace::YCbCr);
+    let icc = header.icc_profile();
+    let orientation = header
+        .exif()
+        .and_then(|exif| image::metadata::Orientation::from_exif_chunk(exif))
+        .map(|o| o.to_exif())
+        .unwrap_or(1);
+    let cmyk_profile = icc.as_deref().is_some_and(is_cmyk_profile);
+    let four = matches!(input, ColorSpace::CMYK | ColorSpace::YCCK);
+
+    if four && cmyk_profile {
+        // Keep the raw CMYK so the embedded profile can convert it properly.
+        let out = input; // CMYK -> CMYK or YCCK -> YCCK: raw samples, no conversion in zune.
+        let mut dec = JpegDecoder::new_with_options(
+            ZCursor::new(bytes),
+            base.jpeg_set_out_colorspace(out),
+        );
+        let mut data = dec.decode().map_err(jpeg_error)?;
+        let adobe = adobe_transform(bytes);
+        if input == ColorSpace::YCCK {
+            ycck_to_cmyk(&mut data);
+        } else if adobe.is_some() {
+            // Adobe writes CMYK inverted (255 = no ink).
+            data.iter_mut().for_each(|v| *v = 255 - *v);
+        }
+        return Ok(Decoded {
+            width,
+            height,
+            layout: Layout::Cmyk,
+            data,
+            icc,
+            orientation,
+        });
+    }
+
+    // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
+    // when a CMYK image carries no CMYK profile).
+    let mut dec =
+        JpegDecoder::new_with_options(ZCursor::new(bytes), base.jpeg_set_out_colorspace(ColorSpace::RGB));
+    let data = dec.decode().map_err(jpeg_error)?;
+    Ok(Decoded {
+        width,
+        height,
+        layout: Layout::Rgb,
+        data,
+        // A CMYK profile cannot describe RGB data, and a profile for the wrong colour space is
+        // ignored rather than misapplied.
+        icc: icc.filter(|p| !four && !is_cmyk_profile(p)),
+        orientation,
+    })
+}
+
+/// The colour space signature of an ICC profile is at bytes 16..20.
+fn is_cmyk_profile(icc: &[u8]) -> bool {
+    icc.get(16..20) == Some(b"CMYK")
+}
+
+/// The transform byte of an Adobe APP14 segment, if the JPEG has one before its first scan.
+fn adobe_transform(bytes: &[u8]) -> Option<u8> {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if marker == 0xEE && len >= 14 {
+            let seg = bytes.get(i + 4..i + 2 + len)?;
+            if seg.starts_with(b"Adobe") {
+                return seg.get(11).copied();
+            }
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Adobe YCCK (transform 2) to CMYK ink values, in place: YCbCr -> RGB (JFIF, integer), then
+/// C = R, M = G, Y = B, K = 255 - K (Adobe stores the inverted values).
+fn ycck_to_cmyk(data: &mut [u8]) {
+    for px in data.chunks_exact_mut(4) {
+        let y = px[0] as i32;
+        let cb = px[1] as i32 - 128;
+        let cr = px[2] as i32 - 128;
+        // Fixed point with 16 fractional bits, rounded.
+        let r = y + ((91_881 * cr + 32_768) >> 16);
+        let g = y - ((22_554 * cb + 46_802 * cr - 32_768) >> 16);
+        let b = y + ((116_130 * cb + 32_768) >> 16);
+        px[0] = r.clamp(0, 255) as u8;
+        px[1] = g.clamp(0, 255) as u8;
+        px[2] = b.clamp(0, 255) as u8;
+        px[3] = 255 - px[3];
+    }
+}
+
+fn image_error(format: Format, e: image::ImageError) -> Error {
+    use image::error::{ImageError as E, LimitErrorKind};
+    match e {
+        E::Limits(l) => match l.kind() {
+            LimitErrorKind::DimensionError => Error::BadDimensions {
+                width: 0,
+                height: 0,
+                why: "the decoder refused the declared dimensions".into(),
+            },
+            _ => Error::Corrupt {
+                format,
+                detail: format!("decoding would need more memory than allowed ({l})"),
+            },
+        },
+        E::Unsupported(u) => Error::UnsupportedVariant {
+            format,
+            detail: u.to_string(),
+        },
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Truncated {
+            format,
+            detail: io.to_string(),
+        },
+        other => {
+            let msg = other.to_string();
+            let lower = msg.to_ascii_lowercase();
+            if lower.contains("eof")
+                || lower.contains("end of file")
+                || lower.contains("truncated")
+                || lower.contains("unexpected end")
+                || lower.contains("no more data")
+            {
+                Error::Truncated {
+                    format,
+                    detail: msg,
+                }
+            } else {
+                Error::Corrupt {
+                    format,
+                    detail: msg,
+                }
+            }
+        }
+    }
+}
+
+fn decode_with_image(bytes: &[u8], format: Format, limits: &Limits) -> Result<Decoded, Error> {
+    let err = |e| image_error(format, e);
+    let mut il = image::Limits::default();
+    il.max_image_width = Some(limits.max_side);
+    il.max_image_height = Some(limits.max_side);
+    // Room for the largest allowed image at 16-bit RGBA, the worst case of these decoders.
+    il.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(64 << 20));
+    let cursor = Cursor::new(bytes);
+    match format {
+        Format::Png => {
+            let mut d = image::codecs::png::PngDecoder::new(cursor).map_err(err)?;
+            d.set_limits(il).map_err(err)?;
+            finish(d, format, limits)
+        }
+        Format::Webp => {
+            let mut d = image::codecs::webp::WebPDecoder::new(cursor).map_err(err)?;
+            d.set_limits(il).map_err(err)?;
+            finish(d, format, limits)
+        }
+        Format::Gif => {
+            let mut d = image::codecs::gif::GifDecoder::new(cursor).map_err(err)?;
+            d.set_limits(il).map_err(err)?;
+            finish(d, format, limits)
+        }
+        Format::Jpeg => unreachable!("JPEG is decoded by decode_jpeg"),
+    }
+}
+
+fn finish(mut d: impl ImageDecoder, format: Format, limits: &Limits) -> Result<Decoded, Error> {
+    let err = |e| image_error(format, e);
+    let (width, height) = d.dimensions();
+    check_dimensions(width, height, limits)?;
+    let icc = d.icc_profile().map_err(err)?;
+    let orientation = d.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let has_alpha = d.color_type().has_alpha();
+    let grey = matches!(d.color_type(), ColorType::L8 | ColorType::L16 | ColorType::La8 | ColorType::La16);
+    let img = DynamicImage::from_decoder(d).map_err(err)?;
+    // A grey profile cannot be applied to the RGB we expand grey into; grey stays grey.
+    let icc = icc.filter(|p| !grey && p.get(16..20) == Some(b"RGB "));
+    let (layout, data) = if has_alpha {
+        let rgba = img.into_rgba8();
+        if rgba.pixels().all(|p| p.0[3] == 255) {
+            (Layout::Rgb, DynamicImage::ImageRgba8(rgba).into_rgb8().into_raw())
+        } else {
+            (Layout::Rgba, rgba.into_raw())
+        }
+    } else {
+        (Layout::Rgb, img.into_rgb8().into_raw())
+    };
+    Ok(Decoded {
+        width,
+        height,
+        layout,
+        data,
+        icc,
+        orientation,
+    })
+}

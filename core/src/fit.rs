@@ -1,0 +1,132 @@
+//! Best-fit box arithmetic, as in the original tutorial: keep the ratio, compare the source
+//! ratio with the box ratio, round the derived side to nearest, never a 0-px side. Lanczos2 when
+//! shrinking, Mitchell when enlarging. All integer arithmetic, so every target agrees.
+
+/// Which resampling filter a fit needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Filter {
+    /// Same size: no resampling at all.
+    None,
+    /// Shrinking: Lanczos with 2 lobes.
+    Lanczos2,
+    /// Enlarging: Mitchell-Netravali, B = C = 1/3.
+    Mitchell,
+}
+
+/// The size a source gets in the box, and the filter that makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    pub width: u32,
+    pub height: u32,
+    pub filter: Filter,
+}
+
+/// Fit `src_w x src_h` into `box_w x box_h`. With `enlarge == false` an image that already fits
+/// keeps its size. All inputs must be at least 1.
+pub fn fit(src_w: u32, src_h: u32, box_w: u32, box_h: u32, enlarge: bool) -> Fit {
+    let (sw, sh) = (src_w.max(1) as u64, src_h.max(1) as u64);
+    let (bw, bh) = (box_w.max(1) as u64, box_h.max(1) as u64);
+    if !enlarge && sw <= bw && sh <= bh {
+        return Fit {
+            width: sw as u32,
+            height: sh as u32,
+            filter: Filter::None,
+        };
+    }
+    // Round-to-nearest of a / b for positive integers.
+    let div_round = |a: u64, b: u64| (2 * a + b) / (2 * b);
+    let (w, h) = if sw * bh > bw * sh {
+        // Source is wider than the box: width fills the box.
+        (bw, div_round(bw * sh, sw).max(1))
+    } else {
+        (div_round(bh * sw, sh).max(1), bh)
+    };
+    let filter = if w == sw && h == sh {
+        Filter::None
+    } else if w < sw || h < sh {
+        Filter::Lanczos2
+    } else {
+        Filter::Mitchell
+    };
+    Fit {
+        width: w as u32,
+        height: h as u32,
+        filter,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn table() {
+        let cases = [
+            // (src, box, enlarge) -> (out, filter)
+            ((5760, 3840), (400, 400), false, (400, 267), Filter::Lanczos2),
+            ((3840, 5760), (400, 400), false, (267, 400), Filter::Lanczos2),
+            ((6028, 3391), (400, 400), false, (400, 225), Filter::Lanczos2),
+            ((11158, 2156), (400, 400), false, (400, 77), Filter::Lanczos2),
+            ((4000, 4000), (400, 400), false, (400, 400), Filter::Lanczos2),
+            ((400, 300), (400, 400), false, (400, 300), Filter::None),
+            ((256, 1), (400, 400), false, (256, 1), Filter::None),
+            ((100000, 1), (400, 400), false, (400, 1), Filter::Lanczos2),
+            ((1, 100000), (400, 400), false, (1, 400), Filter::Lanczos2),
+            ((1, 1), (400, 400), false, (1, 1), Filter::None),
+            // The tutorial's enlarging branch.
+            ((200, 100), (400, 400), true, (400, 200), Filter::Mitchell),
+            ((100, 200), (400, 400), true, (200, 400), Filter::Mitchell),
+            ((1, 1), (400, 400), true, (400, 400), Filter::Mitchell),
+            ((400, 400), (400, 400), true, (400, 400), Filter::None),
+            ((13, 1), (400, 400), true, (400, 31), Filter::Mitchell),
+            // A non-square box.
+            ((1000, 1000), (400, 200), false, (200, 200), Filter::Lanczos2),
+            ((1000, 250), (400, 200), false, (400, 100), Filter::Lanczos2),
+            // Wider than the box but shorter: width shrinks, height shrinks.
+            ((800, 100), (400, 400), false, (400, 50), Filter::Lanczos2),
+        ];
+        for ((sw, sh), (bw, bh), enlarge, (w, h), filter) in cases {
+            assert_eq!(
+                fit(sw, sh, bw, bh, enlarge),
+                Fit {
+                    width: w,
+                    height: h,
+                    filter
+                },
+                "{sw}x{sh} into {bw}x{bh} enlarge={enlarge}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fits_keeps_ratio_never_zero(sw in 1u32..100_000, sh in 1u32..100_000,
+                                       bw in 1u32..2000, bh in 1u32..2000, enlarge: bool) {
+            let f = fit(sw, sh, bw, bh, enlarge);
+            prop_assert!(f.width >= 1 && f.height >= 1);
+            let fits_already = sw <= bw && sh <= bh;
+            if !enlarge && fits_already {
+                prop_assert_eq!((f.width, f.height), (sw, sh));
+            } else {
+                prop_assert!(f.width <= bw && f.height <= bh);
+                // One side touches the box.
+                prop_assert!(f.width == bw || f.height == bh);
+                // Ratio kept within rounding: the derived side is within 0.5 px (or clamped to 1).
+                let (sw, sh, w, h) = (sw as f64, sh as f64, f.width as f64, f.height as f64);
+                if f.width == bw as u32 {
+                    let exact = w * sh / sw;
+                    prop_assert!((h - exact).abs() <= 0.5 + 1e-9 || h == 1.0);
+                } else {
+                    let exact = h * sw / sh;
+                    prop_assert!((w - exact).abs() <= 0.5 + 1e-9 || w == 1.0);
+                }
+            }
+            if !enlarge {
+                prop_assert!(f.width <= sw.max(1) && f.height <= sh.max(1));
+                prop_assert!(f.filter != Filter::Mitchell);
+            }
+        }
+    }
+}
