@@ -1,0 +1,258 @@
+//! fitbox's presign API: an axum [`Router`] that hands out short-lived signed upload URLs,
+//! reports where an upload is, and serves the gallery one `ListObjectsV2` call per page.
+//!
+//! The same router runs in AWS Lambda (`src/main.rs`, through `lambda_http`) and locally inside
+//! `fitbox serve`. Request and response types are [`fitbox_core::api`]'s; keys are
+//! [`fitbox_core::keys`]'s. `openapi.yaml` beside this crate describes every route, and the
+//! tests keep it true.
+//!
+//! # Routes
+//!
+//! | route | success | errors |
+//! |---|---|---|
+//! | `GET /api/config` | 200 [`ConfigResponse`](fitbox_core::api::ConfigResponse) | |
+//! | `POST /api/uploads` | 201 [`UploadTicket`](fitbox_core::api::UploadTicket) (array body: array of tickets) | 400, 413, 415, 422 |
+//! | `GET /api/uploads/{id}` | 200 [`UploadStatus`](fitbox_core::api::UploadStatus) | 400, 404, 502, 503 |
+//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`](fitbox_core::api::ImagePage) | 400, 502, 503 |
+//!
+//! Every error body is `{"error": {"code", "message"}}`; see [`ApiError`] for the codes.
+//! Unknown routes answer 404 and known routes with another method 405, both in JSON.
+//!
+//! # Configuration
+//!
+//! Environment variables, read once by [`Config::from_env`]:
+#![doc = include_str!("config_table.md")]
+//!
+//! # Upload status of ids with nothing uploaded yet
+//!
+//! A ticketed id whose PUT has not arrived is `pending` while the ticket could still be used:
+//! until the URL lifetime plus [`handlers::PENDING_GRACE`] (60 s) after the time encoded in the
+//! id. After that an id with no object anywhere is `404 upload_not_found`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::config::RequestChecksumCalculation;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{self, MethodRouter};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub mod config;
+pub mod cursor;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+
+pub use config::{Config, ConfigError};
+pub use error::ApiError;
+
+/// The wall clock, injectable for tests.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+impl<F: Fn() -> SystemTime + Send + Sync + 'static> Clock for F {
+    fn now(&self) -> SystemTime {
+        self()
+    }
+}
+
+/// Random bits for new ids, injectable for tests.
+pub trait Entropy: Send + Sync + 'static {
+    fn next_u64(&self) -> Result<u64, String>;
+}
+
+/// The operating system's random source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn next_u64(&self) -> Result<u64, String> {
+        getrandom::u64().map_err(|e| e.to_string())
+    }
+}
+
+impl<F: Fn() -> u64 + Send + Sync + 'static> Entropy for F {
+    fn next_u64(&self) -> Result<u64, String> {
+        Ok(self())
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// S3 client (request checksums "when required", see [`AppState::new`]).
+    pub s3: aws_sdk_s3::Client,
+    pub cfg: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+}
+
+impl AppState {
+    /// State with the system clock and OS randomness. The client is rebuilt with
+    /// `RequestChecksumCalculation::WhenRequired`, so presigned PUTs never depend on checksum
+    /// headers a browser or `curl -T` would not send.
+    pub fn new(s3: aws_sdk_s3::Client, cfg: Arc<Config>) -> Self {
+        let conf = s3
+            .config()
+            .to_builder()
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .build();
+        AppState {
+            s3: aws_sdk_s3::Client::from_conf(conf),
+            cfg,
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+        }
+    }
+
+    /// Replace the clock (tests).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replace the random source (tests).
+    pub fn with_entropy(mut self, entropy: impl Entropy) -> Self {
+        self.entropy = Arc::new(entropy);
+        self
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An S3 client for the deployed function: credentials and region from the environment
+/// (`aws-config`), path-style addressing at `cfg.s3_endpoint` when set.
+pub async fn s3_client(cfg: &Config) -> aws_sdk_s3::Client {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+    if let Some(endpoint) = &cfg.s3_endpoint {
+        conf = conf.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
+}
+
+/// The API's routes, each with its method and (OpenAPI-style) path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `GET /api/config`
+    Config,
+    /// `POST /api/uploads`
+    CreateUploads,
+    /// `GET /api/uploads/{id}`
+    UploadStatus,
+    /// `GET /api/images`
+    ListImages,
+}
+
+impl Endpoint {
+    /// Every route the router serves.
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::Config,
+        Endpoint::CreateUploads,
+        Endpoint::UploadStatus,
+        Endpoint::ListImages,
+    ];
+
+    pub fn method(self) -> Method {
+        match self {
+            Endpoint::CreateUploads => Method::POST,
+            Endpoint::Config | Endpoint::UploadStatus | Endpoint::ListImages => Method::GET,
+        }
+    }
+
+    /// The path template (the same syntax in axum and OpenAPI).
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Config => "/api/config",
+            Endpoint::CreateUploads => "/api/uploads",
+            Endpoint::UploadStatus => "/api/uploads/{id}",
+            Endpoint::ListImages => "/api/images",
+        }
+    }
+
+    fn handler(self) -> MethodRouter<AppState> {
+        match self {
+            Endpoint::Config => routing::get(handlers::config),
+            Endpoint::CreateUploads => routing::post(handlers::create_uploads),
+            Endpoint::UploadStatus => routing::get(handlers::upload_status),
+            Endpoint::ListImages => routing::get(handlers::list_images),
+        }
+    }
+}
+
+/// The whole API: every [`Endpoint`], JSON 404/405 fallbacks, a 64 KiB body limit, CORS for
+/// `cfg.cors_origins`, and panics turned into JSON 500s.
+pub fn router(state: AppState) -> Router {
+    let mut paths: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for ep in Endpoint::ALL {
+        match paths.iter_mut().find(|(p, _)| *p == ep.path()) {
+            Some((_, mr)) => *mr = std::mem::take(mr).merge(ep.handler()),
+            None => paths.push((ep.path(), ep.handler())),
+        }
+    }
+    let mut app = Router::new();
+    for (path, mr) in paths {
+        app = app.route(path, mr);
+    }
+    let cors = cors_layer(&state.cfg.cors_origins);
+    let app = app
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state);
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
+}
+
+/// CORS for exactly `origins` (none: no layer, so no `Access-Control-*` headers at all).
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::HEAD, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    error::json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
+}

@@ -1,0 +1,245 @@
+//! Every way a request can fail, each mapped to exactly one HTTP status and error code here.
+//!
+//! The body is always `{"error": {"code", "message"}}` ([`fitbox_core::api::ErrorBody`]).
+//! Client mistakes are 4xx; only S3 trouble (502/503) and bugs (500) are 5xx.
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fitbox_core::api::ErrorBody;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400 `invalid_json`: the body is not JSON at all.
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// 422 `invalid_body`: JSON of the wrong shape (unknown or missing field, wrong type).
+    #[error("request body has the wrong shape: {0}")]
+    InvalidBody(String),
+    /// 413 `body_too_large`.
+    #[error("request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    /// 415 `unsupported_content_type`: the request's own Content-Type is not JSON.
+    #[error("request Content-Type must be application/json")]
+    NotJson,
+    /// 415 `unsupported_media_type`: the file's declared type is not accepted.
+    #[error("content_type {0:?} is not accepted; use one of image/jpeg, image/png, image/webp, image/gif")]
+    UnsupportedMediaType(String),
+    /// 400 `invalid_size`: a file of 0 bytes.
+    #[error("size must be at least 1 byte")]
+    EmptyFile,
+    /// 413 `file_too_large`.
+    #[error("size {size} bytes is over the limit of {max} bytes")]
+    FileTooLarge { size: u64, max: u64 },
+    /// 400 `empty_batch`.
+    #[error("the array of uploads is empty")]
+    EmptyBatch,
+    /// 413 `too_many_files`.
+    #[error("{count} uploads in one request; at most {max} are allowed")]
+    TooManyFiles { count: usize, max: usize },
+    /// One element of an array body failed; status and code are the element's.
+    #[error("item {index}: {source}")]
+    Item {
+        index: usize,
+        #[source]
+        source: Box<ApiError>,
+    },
+    /// 400 `invalid_id`.
+    #[error("{0:?} is not an upload id (27 lowercase hex characters)")]
+    InvalidId(String),
+    /// 400 `invalid_limit`.
+    #[error("limit must be a whole number from 1 to {max}, got {value:?}")]
+    InvalidLimit { value: String, max: u32 },
+    /// 400 `invalid_cursor`.
+    #[error("cursor is not one this API returned")]
+    InvalidCursor,
+    /// 400 `invalid_query`.
+    #[error("query string is malformed: {0}")]
+    InvalidQuery(String),
+    /// 400 `invalid_path`.
+    #[error("path is malformed: {0}")]
+    InvalidPath(String),
+    /// 404 `upload_not_found`.
+    #[error("no upload with id {0}, or its ticket expired unused")]
+    UploadNotFound(String),
+    /// 404 `not_found`.
+    #[error("no such route: {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    /// 405 `method_not_allowed`.
+    #[error("method {0} is not allowed on this route")]
+    MethodNotAllowed(String),
+    /// 503 `storage_unavailable`: S3 could not be reached, timed out, or is throttling / failing.
+    #[error("storage is unavailable ({0}); try again shortly")]
+    StorageUnavailable(String),
+    /// 502 `storage_error`: S3 refused the call (e.g. missing bucket, denied access).
+    #[error("storage refused the request ({0})")]
+    Storage(String),
+    /// 500 `internal`.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            InvalidJson(_)
+            | EmptyFile
+            | EmptyBatch
+            | InvalidId(_)
+            | InvalidLimit { .. }
+            | InvalidCursor
+            | InvalidQuery(_)
+            | InvalidPath(_) => StatusCode::BAD_REQUEST,
+            InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            BodyTooLarge { .. } | FileTooLarge { .. } | TooManyFiles { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            NotJson | UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Item { source, .. } => source.status(),
+            UploadNotFound(_) | RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Storage(_) => StatusCode::BAD_GATEWAY,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable `error.code`.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            InvalidJson(_) => "invalid_json",
+            InvalidBody(_) => "invalid_body",
+            BodyTooLarge { .. } => "body_too_large",
+            NotJson => "unsupported_content_type",
+            UnsupportedMediaType(_) => "unsupported_media_type",
+            EmptyFile => "invalid_size",
+            FileTooLarge { .. } => "file_too_large",
+            EmptyBatch => "empty_batch",
+            TooManyFiles { .. } => "too_many_files",
+            Item { source, .. } => source.code(),
+            InvalidId(_) => "invalid_id",
+            InvalidLimit { .. } => "invalid_limit",
+            InvalidCursor => "invalid_cursor",
+            InvalidQuery(_) => "invalid_query",
+            InvalidPath(_) => "invalid_path",
+            UploadNotFound(_) => "upload_not_found",
+            RouteNotFound { .. } => "not_found",
+            MethodNotAllowed(_) => "method_not_allowed",
+            StorageUnavailable(_) => "storage_unavailable",
+            Storage(_) => "storage_error",
+            Internal(_) => "internal",
+        }
+    }
+
+    /// Map a failed S3 call (`op` names it, e.g. `ListObjectsV2`).
+    pub fn from_s3<E>(op: &str, err: &SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match err {
+            SdkError::TimeoutError(_) => ApiError::StorageUnavailable(format!("S3 {op} timed out")),
+            SdkError::DispatchFailure(_) => {
+                ApiError::StorageUnavailable(format!("S3 {op} could not connect"))
+            }
+            SdkError::ConstructionFailure(_) => {
+                ApiError::Internal(format!("S3 {op} request could not be built"))
+            }
+            _ => {
+                let status = err.raw_response().map(|r| r.status().as_u16());
+                let code = err.code().unwrap_or("unknown error");
+                let what = match status {
+                    Some(s) => format!("S3 {op} answered {s} {code}"),
+                    None => format!("S3 {op} failed: {code}"),
+                };
+                if status.is_some_and(|s| s >= 500) || code == "SlowDown" {
+                    ApiError::StorageUnavailable(what)
+                } else {
+                    ApiError::Storage(what)
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), error = %self, "request failed");
+        } else {
+            tracing::debug!(code = self.code(), error = %self, "request refused");
+        }
+        json_error(status, self.code(), &self.to_string())
+    }
+}
+
+/// A JSON error response (also used for panics, where there is no [`ApiError`]).
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::to_vec(&ErrorBody::new(code, message))
+        .unwrap_or_else(|_| br#"{"error":{"code":"internal","message":"error"}}"#.to_vec());
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_errors_keep_the_inner_status_and_code() {
+        let e = ApiError::Item {
+            index: 3,
+            source: Box::new(ApiError::FileTooLarge { size: 9, max: 5 }),
+        };
+        assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(e.code(), "file_too_large");
+        assert_eq!(
+            e.to_string(),
+            "item 3: size 9 bytes is over the limit of 5 bytes"
+        );
+    }
+
+    #[test]
+    fn client_mistakes_are_never_5xx() {
+        for e in [
+            ApiError::InvalidJson(String::new()),
+            ApiError::InvalidBody(String::new()),
+            ApiError::BodyTooLarge { limit: 1 },
+            ApiError::NotJson,
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::EmptyFile,
+            ApiError::FileTooLarge { size: 2, max: 1 },
+            ApiError::EmptyBatch,
+            ApiError::TooManyFiles { count: 2, max: 1 },
+            ApiError::InvalidId(String::new()),
+            ApiError::InvalidLimit {
+                value: String::new(),
+                max: 1,
+            },
+            ApiError::InvalidCursor,
+            ApiError::InvalidQuery(String::new()),
+            ApiError::InvalidPath(String::new()),
+            ApiError::UploadNotFound(String::new()),
+            ApiError::RouteNotFound {
+                method: String::new(),
+                path: String::new(),
+            },
+            ApiError::MethodNotAllowed(String::new()),
+        ] {
+            assert!(e.status().is_client_error(), "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! The route handlers.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fitbox_core::api::{
+    rfc3339_ms, ConfigResponse, ImageEntry, ImagePage, UploadRequest, UploadState, UploadStatus,
+    UploadTicket, ACCEPTED_TYPES,
+};
+use fitbox_core::keys;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::{cursor, AppState};
+
+/// Most upload requests in one array body.
+pub const MAX_BATCH: usize = 100;
+/// Gallery page size when `limit` is not given.
+pub const DEFAULT_PAGE: u32 = 30;
+/// Largest gallery page.
+pub const MAX_PAGE: u32 = 100;
+/// How long after its ticket was issued an id with nothing uploaded yet still counts as
+/// `pending`: the URL lifetime plus this allowance for a PUT that started just before expiry.
+pub const PENDING_GRACE: Duration = Duration::from_secs(60);
+/// Tolerated clock difference for ids that claim to be from the future.
+const FUTURE_SKEW_MS: u64 = 60_000;
+
+fn ms_since_epoch(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `GET /api/config`.
+pub async fn config(State(st): State<AppState>) -> Json<ConfigResponse> {
+    Json(ConfigResponse::from_options(&st.cfg.options))
+}
+
+/// `POST /api/uploads`: one request object gives one ticket, an array gives an array.
+pub async fn create_uploads(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    match body {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(ApiError::EmptyBatch);
+            }
+            if items.len() > MAX_BATCH {
+                return Err(ApiError::TooManyFiles {
+                    count: items.len(),
+                    max: MAX_BATCH,
+                });
+            }
+            let item_err = |index| {
+                move |e: ApiError| ApiError::Item {
+                    index,
+                    source: Box::new(e),
+                }
+            };
+            let mut requests = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                let req = parse_request(item)
+                    .and_then(|r| validate(&st, r))
+                    .map_err(item_err(index))?;
+                requests.push(req);
+            }
+            let mut tickets = Vec::with_capacity(requests.len());
+            for (index, req) in requests.iter().enumerate() {
+                tickets.push(presign_put(&st, req).await.map_err(item_err(index))?);
+            }
+            Ok((StatusCode::CREATED, Json(tickets)).into_response())
+        }
+        Value::Object(_) => {
+            let req = validate(&st, parse_request(body)?)?;
+            let ticket = presign_put(&st, &req).await?;
+            let location = format!("/api/uploads/{}", ticket.id);
+            Ok((
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(ticket),
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::InvalidBody(
+            "expected an object {filename, content_type, size} or an array of them".into(),
+        )),
+    }
+}
+
+fn parse_request(v: Value) -> Result<UploadRequest, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::InvalidBody(
+            "expected an object {filename, content_type, size}".into(),
+        ));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(e.to_string()))
+}
+
+fn validate(st: &AppState, req: UploadRequest) -> Result<UploadRequest, ApiError> {
+    if !ACCEPTED_TYPES.contains(&req.content_type.as_str()) {
+        let mut shown = req.content_type;
+        shown.truncate(shown.floor_char_boundary(100));
+        return Err(ApiError::UnsupportedMediaType(shown));
+    }
+    if req.size == 0 {
+        return Err(ApiError::EmptyFile);
+    }
+    let max = st.cfg.options.limits.max_bytes;
+    if req.size > max {
+        return Err(ApiError::FileTooLarge {
+            size: req.size,
+            max,
+        });
+    }
+    Ok(req)
+}
+
+/// The file name as it goes into the signed `x-amz-meta-filename` header: sanitised to
+/// printable ASCII, with spaces percent-encoded too (SigV4 trims and folds spaces in header
+/// values, which would make an honest upload fail its signature check).
+pub fn filename_metadata(name: &str) -> String {
+    keys::sanitize_filename(name).replace(' ', "%20")
+}
+
+async fn presign_put(st: &AppState, req: &UploadRequest) -> Result<UploadTicket, ApiError> {
+    let now = st.clock.now();
+    let now_ms = ms_since_epoch(now);
+    let random = st
+        .entropy
+        .next_u64()
+        .map_err(|e| ApiError::Internal(format!("no randomness for the id: {e}")))?;
+    let id = keys::new_id(now_ms, random);
+    let key = keys::upload_key(&id);
+    let size = i64::try_from(req.size)
+        .map_err(|_| ApiError::Internal("size does not fit a Content-Length".into()))?;
+    let mut put = st
+        .s3
+        .put_object()
+        .bucket(&st.cfg.upload_bucket)
+        .key(&key)
+        .content_length(size)
+        .content_type(&req.content_type);
+    let filename = filename_metadata(&req.filename);
+    if !filename.is_empty() {
+        put = put.metadata(keys::meta::FILENAME, filename);
+    }
+    let presigned = put
+        .presigned(presigning(now, st.cfg.url_ttl)?)
+        .await
+        .map_err(|e| ApiError::Internal(format!("signing the upload failed: {e}")))?;
+    let headers = presigned
+        .headers()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    Ok(UploadTicket {
+        id,
+        key,
+        method: "PUT".into(),
+        url: presigned.uri().to_string(),
+        headers,
+        expires_at: rfc3339_ms(now_ms.saturating_add(ms(st.cfg.url_ttl))),
+    })
+}
+
+fn presigning(start: SystemTime, ttl: Duration) -> Result<PresigningConfig, ApiError> {
+    PresigningConfig::builder()
+        .start_time(start)
+        .expires_in(ttl)
+        .build()
+        .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))
+}
+
+/// `GET /api/uploads/{id}`.
+///
+/// Looks, in order, for a thumbnail under `images/{id}/` (ready), `rejected/{id}` (rejected) and
+/// `uploads/{id}` (pending). An id with none of these is `pending` while its ticket can still be
+/// used (issued less than the URL lifetime plus [`PENDING_GRACE`] ago, per the time in the id),
+/// else `404`.
+pub async fn upload_status(
+    State(st): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<UploadStatus>, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::InvalidPath(e.body_text()))?;
+    if !keys::is_valid_id(&id) {
+        let mut shown = id;
+        shown.truncate(shown.floor_char_boundary(64));
+        return Err(ApiError::InvalidId(shown));
+    }
+    let found = |state| {
+        Ok(Json(UploadStatus {
+            id: id.clone(),
+            state,
+        }))
+    };
+    if let Some(state) = finished(&st, &id).await? {
+        return found(state);
+    }
+    if head(&st, &st.cfg.upload_bucket, &keys::upload_key(&id))
+        .await?
+        .is_some()
+    {
+        return found(UploadState::Pending);
+    }
+    let now_ms = ms_since_epoch(st.clock.now());
+    let window = ms(st.cfg.url_ttl + PENDING_GRACE);
+    let ticket_usable = keys::created_ms(&id).is_some_and(|created| {
+        created <= now_ms.saturating_add(FUTURE_SKEW_MS) && now_ms <= created.saturating_add(window)
+    });
+    if ticket_usable {
+        return found(UploadState::Pending);
+    }
+    // The resizer may have moved the original between the calls above: look once more.
+    if let Some(state) = finished(&st, &id).await? {
+        return found(state);
+    }
+    Err(ApiError::UploadNotFound(id))
+}
+
+/// Ready or rejected, if the pipeline is done with `id`.
+async fn finished(st: &AppState, id: &str) -> Result<Option<UploadState>, ApiError> {
+    let prefix = format!("{}{id}/", keys::IMAGE_PREFIX);
+    let listed = st
+        .s3
+        .list_objects_v2()
+        .bucket(&st.cfg.resized_bucket)
+        .prefix(&prefix)
+        .max_keys(10)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_s3("ListObjectsV2", &e))?;
+    let thumb = listed.contents().iter().find_map(|o| {
+        let key = o.key()?;
+        keys::parse_image_key(key)
+            .filter(|k| k.name == id)
+            .map(|k| (key.to_string(), k.width, k.height))
+    });
+    if let Some((key, width, height)) = thumb {
+        if let Some(h) = head(st, &st.cfg.resized_bucket, &key).await? {
+            let image = ImageEntry {
+                id: id.to_string(),
+                url: image_url(st, &key).await?,
+                width,
+                height,
+                bytes: h.bytes,
+                created: created(id, h.last_modified_ms),
+                pixel_sha256: h.meta(keys::meta::PIXEL_SHA256),
+            };
+            return Ok(Some(UploadState::Ready { image }));
+        }
+    }
+    let rejected = format!("{}{id}", keys::REJECTED_PREFIX);
+    if let Some(h) = head(st, &st.cfg.upload_bucket, &rejected).await? {
+        return Ok(Some(UploadState::Rejected {
+            code: h
+                .meta(keys::meta::REASON_CODE)
+                .unwrap_or_else(|| "rejected".into()),
+            reason: h
+                .meta(keys::meta::REASON)
+                .map(|r| keys::decode_filename(&r))
+                .unwrap_or_else(|| "the image could not be processed".into()),
+        }));
+    }
+    Ok(None)
+}
+
+struct Head {
+    bytes: u64,
+    last_modified_ms: Option<u64>,
+    metadata: std::collections::HashMap<String, String>,
+}
+
+impl Head {
+    fn meta(&self, name: &str) -> Option<String> {
+        self.metadata
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// HeadObject; `None` when the object does not exist.
+async fn head(st: &AppState, bucket: &str, key: &str) -> Result<Option<Head>, ApiError> {
+    match st.s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(Some(Head {
+            bytes: out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            last_modified_ms: out.last_modified().and_then(date_ms),
+            metadata: out.metadata().cloned().unwrap_or_default(),
+        })),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(ApiError::from_s3("HeadObject", &e)),
+    }
+}
+
+fn date_ms(d: &aws_sdk_s3::primitives::DateTime) -> Option<u64> {
+    u64::try_from(d.to_millis().ok()?).ok()
+}
+
+/// RFC 3339 creation time: from the id when it is one of ours, else the object's LastModified.
+fn created(name: &str, last_modified_ms: Option<u64>) -> String {
+    rfc3339_ms(
+        keys::created_ms(name)
+            .or(last_modified_ms)
+            .unwrap_or_default(),
+    )
+}
+
+/// Where a browser fetches a thumbnail: `{cdn}/{key}`, or a presigned GET.
+async fn image_url(st: &AppState, key: &str) -> Result<String, ApiError> {
+    if let Some(base) = &st.cfg.cdn_base_url {
+        return Ok(format!("{base}/{}", encode_key_path(key)));
+    }
+    let presigned = st
+        .s3
+        .get_object()
+        .bucket(&st.cfg.resized_bucket)
+        .key(key)
+        .presigned(presigning(st.clock.now(), st.cfg.url_ttl)?)
+        .await
+        .map_err(|e| ApiError::Internal(format!("signing the image URL failed: {e}")))?;
+    Ok(presigned.uri().to_string())
+}
+
+/// Percent-encode a key for a URL path, keeping `/` and RFC 3986 unreserved characters.
+pub fn encode_key_path(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Query of `GET /api/images`; values are checked by hand for precise errors.
+#[derive(Debug, Deserialize)]
+pub struct ImagesQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/images?limit=&cursor=`: one `ListObjectsV2` call per page, newest first.
+pub async fn list_images(
+    State(st): State<AppState>,
+    query: Result<Query<ImagesQuery>, QueryRejection>,
+) -> Result<Json<ImagePage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    let limit = match q.limit.as_deref() {
+        None | Some("") => DEFAULT_PAGE,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                let mut shown = v.to_string();
+                shown.truncate(shown.floor_char_boundary(32));
+                ApiError::InvalidLimit {
+                    value: shown,
+                    max: MAX_PAGE,
+                }
+            })?,
+    };
+    let start_after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(cursor::decode(c).ok_or(ApiError::InvalidCursor)?),
+    };
+    let max_keys = i32::try_from(limit).unwrap_or(DEFAULT_PAGE as i32);
+    let out = st
+        .s3
+        .list_objects_v2()
+        .bucket(&st.cfg.resized_bucket)
+        .prefix(keys::IMAGE_PREFIX)
+        .max_keys(max_keys)
+        .set_start_after(start_after)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_s3("ListObjectsV2", &e))?;
+
+    let mut images: Vec<ImageEntry> = Vec::with_capacity(out.contents().len());
+    for obj in out.contents() {
+        let Some(key) = obj.key() else { continue };
+        let Some(parsed) = keys::parse_image_key(key) else {
+            continue;
+        };
+        // A second thumbnail of the same upload (e.g. another box size) is not a second image.
+        if images.last().is_some_and(|prev| prev.id == parsed.name) {
+            continue;
+        }
+        images.push(ImageEntry {
+            id: parsed.name.to_string(),
+            url: image_url(&st, key).await?,
+            width: parsed.width,
+            height: parsed.height,
+            bytes: obj.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            created: created(parsed.name, obj.last_modified().and_then(date_ms)),
+            pixel_sha256: None,
+        });
+    }
+    let next_cursor = if out.is_truncated() == Some(true) {
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .next_back()
+            .map(cursor::after_key)
+    } else {
+        None
+    };
+    Ok(Json(ImagePage {
+        images,
+        next_cursor,
+    }))
+}
+
+/// Fallback for paths no route matches.
+pub async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    let mut path = uri.path().to_string();
+    path.truncate(path.floor_char_boundary(200));
+    ApiError::RouteNotFound {
+        method: method.to_string(),
+        path,
+    }
+}
+
+/// Fallback for known paths with a method they do not serve (axum adds the `Allow` header).
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filename_metadata_is_ascii_without_spaces() {
+        assert_eq!(filename_metadata("my  cat.jpg"), "my%20%20cat.jpg");
+        assert_eq!(keys::decode_filename(&filename_metadata(" a b ")), " a b ");
+        let m = filename_metadata("日本\t語.png");
+        assert!(m.bytes().all(|b| b.is_ascii_graphic()), "{m}");
+    }
+
+    #[test]
+    fn key_paths_are_encoded() {
+        assert_eq!(
+            encode_key_path("images/abc/400x300.jpg"),
+            "images/abc/400x300.jpg"
+        );
+        assert_eq!(
+            encode_key_path("images/a b+c/1x1.jpg"),
+            "images/a%20b%2Bc/1x1.jpg"
+        );
+    }
+
+    #[test]
+    fn created_prefers_the_id() {
+        let id = keys::new_id(1_795_910_400_123, 1);
+        assert_eq!(created(&id, Some(5)), "2026-11-29T00:00:00.123Z");
+        assert_eq!(created("foreign", Some(1_000)), "1970-01-01T00:00:01.000Z");
+    }
+}

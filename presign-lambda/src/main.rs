@@ -1,0 +1,22 @@
+//! The Lambda function: the `fitbox-presign` router behind `lambda_http` (API Gateway / function
+//! URL events). Configuration is read once at start-up; logs are JSON for CloudWatch.
+
+use std::sync::Arc;
+
+use fitbox_presign::{router, s3_client, AppState, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let cfg = Config::from_env()?;
+    let s3 = s3_client(&cfg).await;
+    lambda_http::run(router(AppState::new(s3, Arc::new(cfg)))).await
+}
