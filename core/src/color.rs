@@ -10,11 +10,12 @@ use crate::decode::Layout;
 /// Convert `data` to sRGB in place (RGB/RGBA) or into RGB (CMYK). Returns the new layout.
 pub(crate) fn to_srgb(data: Vec<u8>, layout: Layout, icc: Option<&[u8]>) -> (Vec<u8>, Layout) {
     match (layout, icc) {
-        (Layout::Cmyk, Some(icc)) => match convert(&data, icc, CmsLayout::Rgba, CmsLayout::Rgb, 3)
-        {
-            Some(rgb) => (rgb, Layout::Rgb),
-            None => (naive_cmyk_to_rgb(&data), Layout::Rgb),
-        },
+        (Layout::Cmyk, Some(icc)) => {
+            match convert(&data, icc, CmsLayout::Rgba, CmsLayout::Rgb, 3) {
+                Some(rgb) => (rgb, Layout::Rgb),
+                None => (naive_cmyk_to_rgb(&data), Layout::Rgb),
+            }
+        }
         (Layout::Cmyk, None) => (naive_cmyk_to_rgb(&data), Layout::Rgb),
         (Layout::Rgb | Layout::Rgba, Some(icc)) if !is_srgb(icc) => {
             let (l, ch) = if layout == Layout::Rgb {
@@ -70,7 +71,11 @@ fn naive_cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() / 4 * 3);
     for px in data.chunks_exact(4) {
         let k = 255 - px[3];
-        out.extend_from_slice(&[mul(255 - px[0], k), mul(255 - px[1], k), mul(255 - px[2], k)]);
+        out.extend_from_slice(&[
+            mul(255 - px[0], k),
+            mul(255 - px[1], k),
+            mul(255 - px[2], k),
+        ]);
     }
     out
 }

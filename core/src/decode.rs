@@ -86,8 +86,12 @@ fn jpeg_error(e: DecodeErrors) -> Error {
             format,
             detail: format!("{s:?}"),
         }
-    } else if lower.contains("arithmetic") || lower.contains("12 bit") || lower.contains("precision")
-    {
+    } else if lower.contains("`dac`") || lower.contains("arithmetic") {
+        Error::UnsupportedVariant {
+            format,
+            detail: "arithmetic-coded JPEG".into(),
+        }
+    } else if lower.contains("8-bit") || lower.contains("12 bit") || lower.contains("precision") {
         Error::UnsupportedVariant {
             format,
             detail: msg,
@@ -114,21 +118,15 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
     check_dimensions(width, height, limits)?;
     let input = header.input_colorspace().unwrap_or(ColorSpace::YCbCr);
     let icc = header.icc_profile();
-    let orientation = header
-        .exif()
-        .and_then(|exif| image::metadata::Orientation::from_exif_chunk(exif))
-        .map(|o| o.to_exif())
-        .unwrap_or(1);
+    let orientation = exif_orientation(header.exif().map(|e| e.as_slice()));
     let cmyk_profile = icc.as_deref().is_some_and(is_cmyk_profile);
     let four = matches!(input, ColorSpace::CMYK | ColorSpace::YCCK);
 
     if four && cmyk_profile {
         // Keep the raw CMYK so the embedded profile can convert it properly.
         let out = input; // CMYK -> CMYK or YCCK -> YCCK: raw samples, no conversion in zune.
-        let mut dec = JpegDecoder::new_with_options(
-            ZCursor::new(bytes),
-            base.jpeg_set_out_colorspace(out),
-        );
+        let mut dec =
+            JpegDecoder::new_with_options(ZCursor::new(bytes), base.jpeg_set_out_colorspace(out));
         let mut data = dec.decode().map_err(jpeg_error)?;
         let adobe = adobe_transform(bytes);
         if input == ColorSpace::YCCK {
@@ -149,8 +147,10 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
 
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
     // when a CMYK image carries no CMYK profile).
-    let mut dec =
-        JpegDecoder::new_with_options(ZCursor::new(bytes), base.jpeg_set_out_colorspace(ColorSpace::RGB));
+    let mut dec = JpegDecoder::new_with_options(
+        ZCursor::new(bytes),
+        base.jpeg_set_out_colorspace(ColorSpace::RGB),
+    );
     let data = dec.decode().map_err(jpeg_error)?;
     Ok(Decoded {
         width,
@@ -162,6 +162,15 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
         icc: icc.filter(|p| !four && !is_cmyk_profile(p)),
         orientation,
     })
+}
+
+/// EXIF orientation 1..=8 from an EXIF block (TIFF header first, or with an `Exif\0\0` prefix);
+/// 1 when absent or invalid.
+fn exif_orientation(exif: Option<&[u8]>) -> u8 {
+    exif.map(|e| e.strip_prefix(b"Exif\0\0").unwrap_or(e))
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+        .map(|o| o.to_exif())
+        .unwrap_or(1)
 }
 
 /// The colour space signature of an ICC profile is at bytes 16..20.
@@ -288,16 +297,25 @@ fn finish(mut d: impl ImageDecoder, format: Format, limits: &Limits) -> Result<D
     let (width, height) = d.dimensions();
     check_dimensions(width, height, limits)?;
     let icc = d.icc_profile().map_err(err)?;
-    let orientation = d.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    // Read EXIF ourselves: some writers (Pillow among them) put an `Exif\0\0` prefix in WebP's
+    // EXIF chunk, which the decoders' own orientation lookup does not expect.
+    let exif = d.exif_metadata().unwrap_or(None);
+    let orientation = exif_orientation(exif.as_deref());
     let has_alpha = d.color_type().has_alpha();
-    let grey = matches!(d.color_type(), ColorType::L8 | ColorType::L16 | ColorType::La8 | ColorType::La16);
+    let grey = matches!(
+        d.color_type(),
+        ColorType::L8 | ColorType::L16 | ColorType::La8 | ColorType::La16
+    );
     let img = DynamicImage::from_decoder(d).map_err(err)?;
     // A grey profile cannot be applied to the RGB we expand grey into; grey stays grey.
     let icc = icc.filter(|p| !grey && p.get(16..20) == Some(b"RGB "));
     let (layout, data) = if has_alpha {
         let rgba = img.into_rgba8();
         if rgba.pixels().all(|p| p.0[3] == 255) {
-            (Layout::Rgb, DynamicImage::ImageRgba8(rgba).into_rgb8().into_raw())
+            (
+                Layout::Rgb,
+                DynamicImage::ImageRgba8(rgba).into_rgb8().into_raw(),
+            )
         } else {
             (Layout::Rgba, rgba.into_raw())
         }

@@ -17,9 +17,7 @@ pub(crate) fn encode(
         let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
             return Err(Error::Internal(format!("{w}x{h} is too large for JPEG")));
         };
-        let grey = rgba
-            .chunks_exact(4)
-            .all(|p| p[0] == p[1] && p[1] == p[2]);
+        let grey = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
         let (pixels, color) = if grey {
             (
                 rgba.chunks_exact(4).map(|p| p[0]).collect::<Vec<u8>>(),

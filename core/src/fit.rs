@@ -65,11 +65,41 @@ mod tests {
     fn table() {
         let cases = [
             // (src, box, enlarge) -> (out, filter)
-            ((5760, 3840), (400, 400), false, (400, 267), Filter::Lanczos2),
-            ((3840, 5760), (400, 400), false, (267, 400), Filter::Lanczos2),
-            ((6028, 3391), (400, 400), false, (400, 225), Filter::Lanczos2),
-            ((11158, 2156), (400, 400), false, (400, 77), Filter::Lanczos2),
-            ((4000, 4000), (400, 400), false, (400, 400), Filter::Lanczos2),
+            (
+                (5760, 3840),
+                (400, 400),
+                false,
+                (400, 267),
+                Filter::Lanczos2,
+            ),
+            (
+                (3840, 5760),
+                (400, 400),
+                false,
+                (267, 400),
+                Filter::Lanczos2,
+            ),
+            (
+                (6028, 3391),
+                (400, 400),
+                false,
+                (400, 225),
+                Filter::Lanczos2,
+            ),
+            (
+                (11158, 2156),
+                (400, 400),
+                false,
+                (400, 77),
+                Filter::Lanczos2,
+            ),
+            (
+                (4000, 4000),
+                (400, 400),
+                false,
+                (400, 400),
+                Filter::Lanczos2,
+            ),
             ((400, 300), (400, 400), false, (400, 300), Filter::None),
             ((256, 1), (400, 400), false, (256, 1), Filter::None),
             ((100000, 1), (400, 400), false, (400, 1), Filter::Lanczos2),
@@ -82,7 +112,13 @@ mod tests {
             ((400, 400), (400, 400), true, (400, 400), Filter::None),
             ((13, 1), (400, 400), true, (400, 31), Filter::Mitchell),
             // A non-square box.
-            ((1000, 1000), (400, 200), false, (200, 200), Filter::Lanczos2),
+            (
+                (1000, 1000),
+                (400, 200),
+                false,
+                (200, 200),
+                Filter::Lanczos2,
+            ),
             ((1000, 250), (400, 200), false, (400, 100), Filter::Lanczos2),
             // Wider than the box but shorter: width shrinks, height shrinks.
             ((800, 100), (400, 400), false, (400, 50), Filter::Lanczos2),

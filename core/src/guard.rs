@@ -26,6 +26,12 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, Error> {
         });
     }
     let format = sniff(bytes)?;
+    if format == Format::Png && bytes.get(12..16) != Some(b"IHDR") {
+        return Err(Error::Corrupt {
+            format,
+            detail: "the first chunk is not IHDR".into(),
+        });
+    }
     let dims = imagesize::blob_size(bytes).map_err(|e| Error::Corrupt {
         format,
         detail: format!("cannot read the dimensions from the header ({e})"),
@@ -176,7 +182,10 @@ mod tests {
         };
         assert!(matches!(
             probe(&[0xFF; 11], &small),
-            Err(Error::TooManyBytes { size: 11, limit: 10 })
+            Err(Error::TooManyBytes {
+                size: 11,
+                limit: 10
+            })
         ));
     }
 

@@ -184,7 +184,13 @@ mod tests {
 
     #[test]
     fn invalid_ids_are_refused() {
-        for bad in ["", "abc", &"g".repeat(ID_LEN), &"A".repeat(ID_LEN), "../../etc/passwd"] {
+        for bad in [
+            "",
+            "abc",
+            &"g".repeat(ID_LEN),
+            &"A".repeat(ID_LEN),
+            "../../etc/passwd",
+        ] {
             assert!(!is_valid_id(bad), "{bad}");
             assert_eq!(created_ms(bad), None);
         }
@@ -212,12 +218,21 @@ mod tests {
 
     #[test]
     fn keys_outside_uploads_have_no_derived_keys() {
-        for k in ["images/x/1x1.jpg", "rejected/x", "uploads/", "uploads/dir/", "other"] {
+        for k in [
+            "images/x/1x1.jpg",
+            "rejected/x",
+            "uploads/",
+            "uploads/dir/",
+            "other",
+        ] {
             assert_eq!(upload_name(k), None, "{k}");
             assert_eq!(image_prefix(k), None);
             assert_eq!(rejected_key(k), None);
         }
-        assert_eq!(upload_name("uploads/my photo+1 ü.jpg"), Some("my photo+1 ü.jpg"));
+        assert_eq!(
+            upload_name("uploads/my photo+1 ü.jpg"),
+            Some("my photo+1 ü.jpg")
+        );
     }
 
     #[test]

@@ -177,8 +177,7 @@ impl Options {
         if !(1..=100).contains(&self.quality) {
             return bad(format!("quality {} is out of range 1..=100", self.quality));
         }
-        if self.limits.max_bytes == 0 || self.limits.max_pixels == 0 || self.limits.max_side == 0
-        {
+        if self.limits.max_bytes == 0 || self.limits.max_pixels == 0 || self.limits.max_side == 0 {
             return bad("limits must be positive".into());
         }
         Ok(())
@@ -256,7 +255,13 @@ pub fn preview(bytes: &[u8], opts: &Options) -> Result<Preview, Error> {
         orientation: d.orientation,
     };
     let (shown_w, shown_h) = orient::displayed(d.width, d.height, d.orientation);
-    let f = fit::fit(shown_w, shown_h, opts.box_width, opts.box_height, opts.enlarge);
+    let f = fit::fit(
+        shown_w,
+        shown_h,
+        opts.box_width,
+        opts.box_height,
+        opts.enlarge,
+    );
     // Resample in stored orientation to the stored-orientation size of the fitted box.
     let (rw, rh) = orient::displayed(f.width, f.height, d.orientation);
     let resized = resize::resize(d.data, d.width, d.height, d.layout, rw, rh, f.filter)?;
