@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Every file of the shared test corpus (`../shared/testdata`, see its MANIFEST.md) goes through
 //! the pipeline and must behave as its manifest row expects: output size and format, or the kind
 //! of error. Missing test data is a failure, never a skip.
@@ -439,4 +440,31 @@ fn same_input_same_pixels() {
     let b = thumbnail(&bytes, &Options::default()).unwrap();
     assert_eq!(a.pixel_sha256, b.pixel_sha256);
     assert_eq!(a.pixel_sha256, fitbox_core::sha256_hex(&a.rgba));
+}
+
+/// The pixel identity of every accepted corpus file, as committed in `golden/pixel-sha256.txt`.
+/// The wasm32 test (`tests/wasm.rs`, headless Chromium) and the aarch64 check (qemu) compare
+/// against the same file, so native == wasm == aarch64 holds through it. After an intended
+/// pipeline change, regenerate it with `FITBOX_BLESS=1 cargo test -p fitbox-core --test corpus`
+/// and say why in the commit.
+#[test]
+fn pixel_hashes_match_the_golden_file() {
+    let golden_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/pixel-sha256.txt");
+    let mut lines = Vec::new();
+    for (file, expect) in EXPECTED {
+        if let Ok(..) = expect {
+            let p = preview(&read(file), &Options::default()).unwrap();
+            lines.push(format!("{} {file}", p.pixel_sha256));
+        }
+    }
+    let fresh = lines.join("\n") + "\n";
+    if std::env::var_os("FITBOX_BLESS").is_some() {
+        std::fs::write(golden_path, &fresh).unwrap();
+    }
+    let golden =
+        std::fs::read_to_string(golden_path).expect("golden file missing: run with FITBOX_BLESS=1");
+    for (got, want) in fresh.lines().zip(golden.lines()) {
+        assert_eq!(got, want, "pixel hash changed");
+    }
+    assert_eq!(fresh.lines().count(), golden.lines().count());
 }
