@@ -1,0 +1,330 @@
+//! fitbox-local-s3: a real S3 protocol server in-process, for `fitbox serve` and the tests.
+//!
+//! [`s3s`] parses the S3 REST protocol and checks SigV4 (headers and presigned URLs) like AWS
+//! does; [`s3s_fs`] stores objects as files under [`Options::root`]. On top of that:
+//!
+//! * **Object-created events**: every successful PutObject, CopyObject and
+//!   CompleteMultipartUpload sends an [`ObjectCreated`] on the channel returned by
+//!   [`LocalS3::start`] (any key; consumers filter by prefix). Failed writes send nothing.
+//! * **Presigned uploads stay honest**: a query-signed request carrying an `x-amz-*` header
+//!   that the signature does not cover (e.g. an `x-amz-meta-*` the uploader added) is refused
+//!   with 403 AccessDenied, as AWS does. s3s alone would store it.
+//! * **CORS** for browsers PUTting to presigned URLs ([`Options::cors_origins`]): GET, PUT,
+//!   HEAD from the exact origins given, request headers mirrored, `ETag` exposed.
+//! * **Fault injection** ([`Faults`]): fail or delay chosen operations, count calls.
+//!
+//! The server binds `127.0.0.1` only. Anonymous requests are refused.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let dir = std::env::temp_dir().join("fitbox-demo");
+//! let mut opts = fitbox_local_s3::Options::new(&dir);
+//! opts.buckets = vec!["uploads".into()];
+//! let (s3, mut created) = fitbox_local_s3::LocalS3::start(opts).await?;
+//! s3.client().put_object().bucket("uploads").key("uploads/a").body(b"hi".to_vec().into()).send().await?;
+//! let ev = created.recv().await;
+//! s3.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Pitfalls of s3s-fs worth knowing (see `shared/notes/s3-local.md`): keys map to file paths,
+//! so `a` and `a/b` cannot both exist, `.`/`..`/empty segments alias other keys, and segments
+//! over 255 bytes fail. CopySource must be percent-encoded by the caller (the SDK does not).
+
+mod access;
+mod faults;
+mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+pub use faults::{FaultKind, Faults, Op};
+
+/// Default access key of the local server.
+pub const DEFAULT_ACCESS_KEY: &str = "fitbox-local";
+/// Default secret key of the local server.
+pub const DEFAULT_SECRET_KEY: &str = "fitbox-local-secret";
+/// Region the clients sign for.
+pub const REGION: &str = "us-east-1";
+/// `Access-Control-Max-Age` of CORS preflight answers, in seconds.
+pub const CORS_MAX_AGE_SECS: u64 = 3600;
+/// How long [`LocalS3::shutdown`] waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How to start a [`LocalS3`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Directory holding the buckets (created if missing).
+    pub root: PathBuf,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    pub access_key: String,
+    pub secret_key: String,
+    /// Exact origins allowed by CORS (e.g. `http://127.0.0.1:8080`); empty = no CORS layer.
+    pub cors_origins: Vec<String>,
+    /// Buckets created on start if missing.
+    pub buckets: Vec<String>,
+    /// Fault-injection knobs, shared with the caller.
+    pub faults: Option<Arc<Faults>>,
+}
+
+impl Options {
+    /// Port 0, the default keys, no CORS, no buckets, no faults.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Options {
+            root: root.into(),
+            port: 0,
+            access_key: DEFAULT_ACCESS_KEY.to_owned(),
+            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+            cors_origins: Vec::new(),
+            buckets: Vec::new(),
+            faults: None,
+        }
+    }
+}
+
+/// An object that now exists: sent after a successful PutObject (SDK or presigned),
+/// CopyObject or CompleteMultipartUpload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectCreated {
+    pub bucket: String,
+    pub key: String,
+    /// Size of the stored object in bytes.
+    pub size: u64,
+}
+
+/// A running server. Dropping it stops accepting connections at once; [`shutdown`]
+/// (Self::shutdown) also lets requests in flight finish.
+#[derive(Debug)]
+pub struct LocalS3 {
+    addr: SocketAddr,
+    access_key: String,
+    secret_key: String,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl LocalS3 {
+    /// Bind 127.0.0.1:`opts.port`, create the buckets, and serve until shut down.
+    /// The receiver yields an [`ObjectCreated`] per successful write.
+    pub async fn start(
+        opts: Options,
+    ) -> anyhow::Result<(LocalS3, mpsc::UnboundedReceiver<ObjectCreated>)> {
+        tokio::fs::create_dir_all(&opts.root)
+            .await
+            .with_context(|| format!("creating S3 data directory {}", opts.root.display()))?;
+        for bucket in &opts.buckets {
+            anyhow::ensure!(
+                valid_bucket_name(bucket),
+                "invalid bucket name {bucket:?}: use 3-63 characters a-z, 0-9, '-' and '.'"
+            );
+            // s3s-fs keeps a bucket as a directory under the root.
+            tokio::fs::create_dir_all(opts.root.join(bucket))
+                .await
+                .with_context(|| format!("creating bucket directory for {bucket}"))?;
+        }
+        let fs = s3s_fs::FileSystem::new(&opts.root).map_err(|e| {
+            anyhow::anyhow!("opening S3 data directory {}: {e:?}", opts.root.display())
+        })?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let store = store::Store {
+            fs,
+            events: tx,
+            faults: opts.faults.clone(),
+        };
+        let mut builder = S3ServiceBuilder::new(store);
+        builder.set_auth(SimpleAuth::from_single(
+            opts.access_key.as_str(),
+            opts.secret_key.as_str(),
+        ));
+        builder.set_access(access::Policy);
+        let s3 = builder.build();
+
+        let cors = if opts.cors_origins.is_empty() {
+            None
+        } else {
+            let origins = opts
+                .cors_origins
+                .iter()
+                .map(|o| {
+                    http::HeaderValue::from_str(o)
+                        .with_context(|| format!("invalid CORS origin {o:?}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Some(
+                CorsLayer::new()
+                    .allow_origin(AllowOrigin::list(origins))
+                    .allow_methods([http::Method::GET, http::Method::PUT, http::Method::HEAD])
+                    .allow_headers(AllowHeaders::mirror_request())
+                    .expose_headers([http::header::ETAG])
+                    .max_age(Duration::from_secs(CORS_MAX_AGE_SECS)),
+            )
+        };
+        let service = tower::ServiceBuilder::new().option_layer(cors).service(s3);
+
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
+        let addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, TowerToHyperService::new(service), stop_rx));
+        tracing::debug!(%addr, root = %opts.root.display(), "local S3 listening");
+        Ok((
+            LocalS3 {
+                addr,
+                access_key: opts.access_key,
+                secret_key: opts.secret_key,
+                stop,
+                task: Some(task),
+            },
+            rx,
+        ))
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn config(&self) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(
+                self.access_key.clone(),
+                self.secret_key.clone(),
+                None,
+                None,
+                "fitbox-local-s3",
+            ))
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+    }
+
+    /// An SDK client for this server: path-style, us-east-1, static credentials, checksums
+    /// only when required, the SDK's default retries.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(self.config().build())
+    }
+
+    /// Like [`client`](Self::client) without retries: one injected fault, one failed call.
+    pub fn client_no_retry(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(self.config().retry_config(RetryConfig::disabled()).build())
+    }
+
+    /// Stop accepting, let requests in flight finish (up to [`SHUTDOWN_GRACE`]), return.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "local S3 server task failed");
+            }
+        }
+    }
+}
+
+impl Drop for LocalS3 {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// AWS's basic bucket-name rules (what s3s checks on CreateBucket).
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .as_bytes()
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        && !name.contains("..")
+}
+
+async fn serve<S>(listener: TcpListener, service: S, mut stop: watch::Receiver<bool>)
+where
+    S: hyper::service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<s3s::Body>,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((sock, _peer)) => {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(sock), service.clone())
+                        .into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "local S3 connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::warn!(error = %e, "local S3 accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("local S3: requests still in flight after the grace period");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        for ok in ["uploads", "fitbox-resized", "a.b.c", "abc"] {
+            assert!(valid_bucket_name(ok), "{ok}");
+        }
+        for bad in ["ab", "Uploads", "-abc", "abc-", "a..b", "a_b", "../x", ""] {
+            assert!(!valid_bucket_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Fault injection: make chosen S3 calls fail (or slow down) on purpose.
+//!
+//! Every knob is an atomic, so a test can turn faults on and off while the server runs.
+//! Two ways to choose which calls fail:
+//!
+//! * a **fraction** per operation (`0.0..=1.0`), drawn from a seedable, deterministic RNG;
+//! * a **countdown**: [`Faults::fail_next`] fails exactly the next `n` matching calls.
+//!
+//! Either can be narrowed to objects whose `bucket/key` starts with a prefix
+//! ([`Faults::only_prefix`]), e.g. `"resized/images/"` to fail only the thumbnail writes.
+//!
+//! ```
+//! use fitbox_local_s3::{FaultKind, Faults, Op};
+//! let faults = Faults::new(42);
+//! faults.fail_next(Op::Put, 1, FaultKind::SlowDown); // next PutObject answers 503 SlowDown
+//! faults.set_rate(Op::Get, 0.25);                     // a quarter of GetObjects fail
+//! faults.set_kind(Op::Get, FaultKind::InternalError); // ... with 500 InternalError
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use s3s::{S3Error, S3ErrorCode, S3Result};
+
+/// The operations faults can be attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// GetObject.
+    Get,
+    /// PutObject, UploadPart and CompleteMultipartUpload.
+    Put,
+    /// CopyObject and UploadPartCopy.
+    Copy,
+    /// DeleteObject and DeleteObjects.
+    Delete,
+    /// HeadObject.
+    Head,
+    /// ListObjects and ListObjectsV2.
+    List,
+}
+
+impl Op {
+    /// Every operation, in a fixed order.
+    pub const ALL: [Op; 6] = [Op::Get, Op::Put, Op::Copy, Op::Delete, Op::Head, Op::List];
+
+    fn index(self) -> usize {
+        match self {
+            Op::Get => 0,
+            Op::Put => 1,
+            Op::Copy => 2,
+            Op::Delete => 3,
+            Op::Head => 4,
+            Op::List => 5,
+        }
+    }
+}
+
+/// What an injected fault does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer 500 InternalError (the default).
+    InternalError,
+    /// Answer 503 SlowDown (throttling).
+    SlowDown,
+    /// Wait this long, then perform the call normally.
+    Delay(Duration),
+}
+
+impl FaultKind {
+    const TAG_INTERNAL: u64 = 0;
+    const TAG_SLOW_DOWN: u64 = 1;
+    const TAG_DELAY: u64 = 2;
+
+    fn encode(self) -> u64 {
+        match self {
+            FaultKind::InternalError => Self::TAG_INTERNAL,
+            FaultKind::SlowDown => Self::TAG_SLOW_DOWN,
+            FaultKind::Delay(d) => {
+                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX >> 2);
+                Self::TAG_DELAY | (ms.min(u64::MAX >> 2) << 2)
+            }
+        }
+    }
+
+    fn decode(bits: u64) -> Self {
+        match bits & 3 {
+            Self::TAG_SLOW_DOWN => FaultKind::SlowDown,
+            Self::TAG_DELAY => FaultKind::Delay(Duration::from_millis(bits >> 2)),
+            _ => FaultKind::InternalError,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Knobs {
+    /// `f64` bits of the failure fraction.
+    rate: AtomicU64,
+    /// [`FaultKind::encode`]d kind.
+    kind: AtomicU64,
+    /// Calls still to fail unconditionally.
+    fail_next: AtomicU64,
+    /// Only `bucket/key` starting with this are eligible (None: all).
+    prefix: Mutex<Option<String>>,
+    calls: AtomicU64,
+    injected: AtomicU64,
+}
+
+/// Fault-injection knobs shared with a running [`crate::LocalS3`] (pass them in
+/// [`crate::Options::faults`] as an `Arc`).
+pub struct Faults {
+    ops: [Knobs; 6],
+    /// SplitMix64 state: deterministic for a given seed and call order.
+    rng: AtomicU64,
+}
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Faults");
+        for op in Op::ALL {
+            let k = &self.ops[op.index()];
+            d.field(
+                &format!("{op:?}"),
+                &(
+                    f64::from_bits(k.rate.load(Ordering::Relaxed)),
+                    FaultKind::decode(k.kind.load(Ordering::Relaxed)),
+                    k.calls.load(Ordering::Relaxed),
+                ),
+            );
+        }
+        d.finish()
+    }
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults::new(0)
+    }
+}
+
+impl Faults {
+    /// No faults configured; `seed` fixes the sequence of random draws.
+    pub fn new(seed: u64) -> Self {
+        Faults {
+            ops: Default::default(),
+            rng: AtomicU64::new(seed),
+        }
+    }
+
+    fn knobs(&self, op: Op) -> &Knobs {
+        &self.ops[op.index()]
+    }
+
+    /// Fail this fraction of `op` calls (clamped to `0.0..=1.0`; NaN means 0).
+    pub fn set_rate(&self, op: Op, fraction: f64) {
+        let f = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        self.knobs(op).rate.store(f.to_bits(), Ordering::SeqCst);
+    }
+
+    /// What an injected fault on `op` does (default [`FaultKind::InternalError`]).
+    pub fn set_kind(&self, op: Op, kind: FaultKind) {
+        self.knobs(op).kind.store(kind.encode(), Ordering::SeqCst);
+    }
+
+    /// Shorthand for [`set_kind`](Self::set_kind) and [`set_rate`](Self::set_rate).
+    pub fn fail(&self, op: Op, fraction: f64, kind: FaultKind) {
+        self.set_kind(op, kind);
+        self.set_rate(op, fraction);
+    }
+
+    /// Fail exactly the next `n` eligible `op` calls with `kind`, whatever the rate.
+    pub fn fail_next(&self, op: Op, n: u64, kind: FaultKind) {
+        self.set_kind(op, kind);
+        self.knobs(op).fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Make only calls on objects whose `bucket/key` (for listings `bucket/prefix`) starts
+    /// with `prefix` eligible for faults on `op`; `None` makes every call eligible again.
+    pub fn only_prefix(&self, op: Op, prefix: Option<&str>) {
+        let mut guard = match self.knobs(op).prefix.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = prefix.map(str::to_owned);
+    }
+
+    /// Turn every fault off (rates, countdowns, prefixes); counters are kept.
+    pub fn clear(&self) {
+        for op in Op::ALL {
+            self.set_rate(op, 0.0);
+            self.set_kind(op, FaultKind::InternalError);
+            self.knobs(op).fail_next.store(0, Ordering::SeqCst);
+            self.only_prefix(op, None);
+        }
+    }
+
+    /// Calls of `op` the server has seen (failed or not).
+    pub fn calls(&self, op: Op) -> u64 {
+        self.knobs(op).calls.load(Ordering::SeqCst)
+    }
+
+    /// Faults injected into `op` calls so far (delays included).
+    pub fn injected(&self, op: Op) -> u64 {
+        self.knobs(op).injected.load(Ordering::SeqCst)
+    }
+
+    /// Zero the call and injection counters.
+    pub fn reset_counters(&self) {
+        for op in Op::ALL {
+            self.knobs(op).calls.store(0, Ordering::SeqCst);
+            self.knobs(op).injected.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// A uniform draw in `[0, 1)` (SplitMix64).
+    fn next_unit(&self) -> f64 {
+        const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut z = self
+            .rng
+            .fetch_add(GAMMA, Ordering::SeqCst)
+            .wrapping_add(GAMMA);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Whether this call gets a fault, and which.
+    fn decide(&self, op: Op, target: &str) -> Option<FaultKind> {
+        let k = self.knobs(op);
+        k.calls.fetch_add(1, Ordering::SeqCst);
+        let eligible = {
+            let guard = match k.prefix.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            guard.as_deref().is_none_or(|p| target.starts_with(p))
+        };
+        if !eligible {
+            return None;
+        }
+        let countdown = k
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let hit = countdown || {
+            let rate = f64::from_bits(k.rate.load(Ordering::SeqCst));
+            rate > 0.0 && self.next_unit() < rate
+        };
+        if !hit {
+            return None;
+        }
+        k.injected.fetch_add(1, Ordering::SeqCst);
+        Some(FaultKind::decode(k.kind.load(Ordering::SeqCst)))
+    }
+
+    /// Called by the server before forwarding `op` on `bucket/key`: an error to answer
+    /// with, or `Ok` (possibly after a delay) to go on.
+    pub(crate) async fn before(&self, op: Op, bucket: &str, key: &str) -> S3Result<()> {
+        let target = format!("{bucket}/{key}");
+        match self.decide(op, &target) {
+            None => Ok(()),
+            Some(FaultKind::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
+            Some(FaultKind::SlowDown) => Err(S3Error::with_message(
+                S3ErrorCode::SlowDown,
+                format!("injected fault: {op:?} {target}"),
+            )),
+            Some(FaultKind::InternalError) => Err(S3Error::with_message(
+                S3ErrorCode::InternalError,
+                format!("injected fault: {op:?} {target}"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in [
+            FaultKind::InternalError,
+            FaultKind::SlowDown,
+            FaultKind::Delay(Duration::from_millis(0)),
+            FaultKind::Delay(Duration::from_millis(1234)),
+        ] {
+            assert_eq!(FaultKind::decode(k.encode()), k);
+        }
+    }
+
+    #[test]
+    fn rate_is_deterministic_and_roughly_right() {
+        let draw = |seed| {
+            let f = Faults::new(seed);
+            f.set_rate(Op::Get, 0.3);
+            (0..1000)
+                .map(|_| f.decide(Op::Get, "b/k").is_some())
+                .collect::<Vec<_>>()
+        };
+        let a = draw(7);
+        assert_eq!(a, draw(7));
+        assert_ne!(a, draw(8));
+        let hits = a.iter().filter(|h| **h).count();
+        assert!((230..370).contains(&hits), "{hits} of 1000 at rate 0.3");
+    }
+
+    #[test]
+    fn countdown_and_prefix() {
+        let f = Faults::new(1);
+        f.fail_next(Op::Put, 2, FaultKind::SlowDown);
+        f.only_prefix(Op::Put, Some("resized/"));
+        assert_eq!(f.decide(Op::Put, "uploads/x"), None);
+        assert_eq!(f.decide(Op::Put, "resized/a"), Some(FaultKind::SlowDown));
+        assert_eq!(f.decide(Op::Put, "resized/b"), Some(FaultKind::SlowDown));
+        assert_eq!(f.decide(Op::Put, "resized/c"), None);
+        assert_eq!(f.calls(Op::Put), 4);
+        assert_eq!(f.injected(Op::Put), 2);
+        assert_eq!(f.calls(Op::Get), 0);
+        f.set_rate(Op::Head, 1.0);
+        assert!(f.decide(Op::Head, "x/y").is_some());
+        f.clear();
+        assert!(f.decide(Op::Head, "x/y").is_none());
+    }
+}
