@@ -83,6 +83,30 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Every `error.code` this API can answer with (also listed in `openapi.yaml`).
+    pub const CODES: [&'static str; 20] = [
+        "invalid_json",
+        "invalid_body",
+        "body_too_large",
+        "unsupported_content_type",
+        "unsupported_media_type",
+        "invalid_size",
+        "file_too_large",
+        "empty_batch",
+        "too_many_files",
+        "invalid_id",
+        "invalid_limit",
+        "invalid_cursor",
+        "invalid_query",
+        "invalid_path",
+        "upload_not_found",
+        "not_found",
+        "method_not_allowed",
+        "storage_unavailable",
+        "storage_error",
+        "internal",
+    ];
+
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
@@ -212,9 +236,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn client_mistakes_are_never_5xx() {
-        for e in [
+    /// One value of every variant; the match makes a new variant a compile error here.
+    fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
             ApiError::InvalidJson(String::new()),
             ApiError::InvalidBody(String::new()),
             ApiError::BodyTooLarge { limit: 1 },
@@ -238,8 +262,58 @@ mod tests {
                 path: String::new(),
             },
             ApiError::MethodNotAllowed(String::new()),
-        ] {
-            assert!(e.status().is_client_error(), "{e:?}");
+            ApiError::StorageUnavailable(String::new()),
+            ApiError::Storage(String::new()),
+            ApiError::Internal(String::new()),
+            ApiError::Item {
+                index: 0,
+                source: Box::new(ApiError::EmptyFile),
+            },
+        ];
+        for e in &all {
+            match e {
+                ApiError::InvalidJson(_)
+                | ApiError::InvalidBody(_)
+                | ApiError::BodyTooLarge { .. }
+                | ApiError::NotJson
+                | ApiError::UnsupportedMediaType(_)
+                | ApiError::EmptyFile
+                | ApiError::FileTooLarge { .. }
+                | ApiError::EmptyBatch
+                | ApiError::TooManyFiles { .. }
+                | ApiError::Item { .. }
+                | ApiError::InvalidId(_)
+                | ApiError::InvalidLimit { .. }
+                | ApiError::InvalidCursor
+                | ApiError::InvalidQuery(_)
+                | ApiError::InvalidPath(_)
+                | ApiError::UploadNotFound(_)
+                | ApiError::RouteNotFound { .. }
+                | ApiError::MethodNotAllowed(_)
+                | ApiError::StorageUnavailable(_)
+                | ApiError::Storage(_)
+                | ApiError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_are_listed_and_only_s3_and_bugs_are_5xx() {
+        let all = one_of_each();
+        let mut codes: Vec<&str> = all.iter().map(ApiError::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut listed = ApiError::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(codes, listed);
+        for e in &all {
+            let server_side = matches!(
+                e,
+                ApiError::StorageUnavailable(_) | ApiError::Storage(_) | ApiError::Internal(_)
+            );
+            assert_eq!(e.status().is_server_error(), server_side, "{e:?}");
+            assert!(e.status().is_client_error() || server_side, "{e:?}");
         }
     }
 }
