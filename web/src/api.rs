@@ -1,0 +1,160 @@
+//! Typed client of the presign API (`fetch`), on `fitbox_core::api`'s types.
+
+use fitbox_core::api::{
+    ConfigResponse, ErrorBody, ImagePage, UploadRequest, UploadStatus, UploadTicket,
+};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
+
+use crate::urls::ApiBase;
+use crate::util::js_message;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No answer at all (offline, connection refused, CORS).
+    Network(String),
+    /// The API answered with an error status and (usually) an error body.
+    Http {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The answer was not the JSON we expect.
+    Decode(String),
+}
+
+impl ApiError {
+    pub fn is_network(&self) -> bool {
+        matches!(self, ApiError::Network(_))
+    }
+
+    /// A client error: asking again with the same request cannot succeed.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ApiError::Http { status, .. } if (400..500).contains(status))
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Build the error for a non-2xx answer from its status and body.
+    pub fn from_answer(status: u16, body: &str) -> ApiError {
+        match serde_json::from_str::<ErrorBody>(body) {
+            Ok(b) => ApiError::Http {
+                status,
+                code: b.error.code,
+                message: b.error.message,
+            },
+            Err(_) => ApiError::Http {
+                status,
+                code: "http".into(),
+                message: format!("the server answered {status}"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Network(m) => write!(f, "cannot reach the server ({m})"),
+            ApiError::Http { message, .. } => f.write_str(message),
+            ApiError::Decode(m) => write!(f, "unexpected answer from the server: {m}"),
+        }
+    }
+}
+
+/// The API client: cheap to clone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub base: ApiBase,
+}
+
+impl Client {
+    pub fn new(base: ApiBase) -> Self {
+        Client { base }
+    }
+
+    pub async fn config(&self) -> Result<ConfigResponse, ApiError> {
+        get_json(&self.base.config()).await
+    }
+
+    pub async fn create_upload(&self, req: &UploadRequest) -> Result<UploadTicket, ApiError> {
+        let body = serde_json::to_string(req).map_err(|e| ApiError::Decode(e.to_string()))?;
+        send_json("POST", &self.base.uploads(), Some(&body)).await
+    }
+
+    pub async fn upload_status(&self, id: &str) -> Result<UploadStatus, ApiError> {
+        get_json(&self.base.upload_status(id)).await
+    }
+
+    pub async fn images(&self, limit: u32, cursor: Option<&str>) -> Result<ImagePage, ApiError> {
+        get_json(&self.base.images(limit, cursor)).await
+    }
+}
+
+async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    send_json("GET", url, None).await
+}
+
+async fn send_json<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> Result<T, ApiError> {
+    let (status, text) = fetch_text(method, url, body)
+        .await
+        .map_err(|e| ApiError::Network(js_message(&e)))?;
+    if !(200..300).contains(&status) {
+        return Err(ApiError::from_answer(status, &text));
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn fetch_text(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), wasm_bindgen::JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    let headers = Headers::new()?;
+    headers.append("accept", "application/json")?;
+    if let Some(b) = body {
+        headers.append("content-type", "application/json")?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+    }
+    init.set_headers(&headers);
+    let resp: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await?
+        .dyn_into()?;
+    let text = JsFuture::from(resp.text()?).await?;
+    Ok((resp.status(), text.as_string().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn error_bodies_become_messages() {
+        let e = ApiError::from_answer(
+            413,
+            r#"{"error":{"code":"too_many_bytes","message":"the file is 30.0 MiB; the limit is 25.0 MiB"}}"#,
+        );
+        assert!(e.is_refusal());
+        assert_eq!(e.status(), Some(413));
+        assert_eq!(e.to_string(), "the file is 30.0 MiB; the limit is 25.0 MiB");
+        let e = ApiError::from_answer(502, "<html>Bad gateway</html>");
+        assert!(!e.is_refusal());
+        assert_eq!(e.to_string(), "the server answered 502");
+        assert!(ApiError::Network("x".into()).is_network());
+    }
+}

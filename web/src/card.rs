@@ -1,0 +1,458 @@
+//! One file's card: what it shows and the only ways it can move.
+//!
+//! ```text
+//! previewing ──ok──> ready ──start──> uploading ──sent──> processing ──ready──> done
+//!     │                ▲  │              │  ▲ (one automatic retry)   │
+//!     └─refused─> rejected │              │  └─────────┘               └─refused─> rejected
+//!                          │              ├─failed─> failed ──retry──> ready
+//!                          └─cancel─> cancelled <─cancel─┘    (cancelled ──retry──> ready)
+//! ```
+//!
+//! `data-status` on the card is [`Stage::status`]: `previewing | ready | uploading | processing |
+//! done | rejected`, plus `failed` (network gave up after the retry) and `cancelled`.
+
+use fitbox_core::api::ImageEntry;
+
+/// What the worker computed: core's preview, minus the pixels (those stay in JS memory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewInfo {
+    pub width: u32,
+    pub height: u32,
+    /// Input format id (`jpeg`, `png`, `webp`, `gif`).
+    pub format: String,
+    pub source_width: u32,
+    pub source_height: u32,
+    pub orientation: u8,
+    pub opaque: bool,
+    pub pixel_sha256: String,
+}
+
+impl PreviewInfo {
+    /// The media type to declare on upload: the sniffed format, not the file name's guess.
+    pub fn media_type(&self) -> &'static str {
+        match self.format.as_str() {
+            "png" => "image/png",
+            "webp" => "image/webp",
+            "gif" => "image/gif",
+            _ => "image/jpeg",
+        }
+    }
+}
+
+/// Who refused a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectedBy {
+    /// The preview (core in the browser): never uploaded.
+    Preview,
+    /// The API, when asked for a ticket.
+    Api,
+    /// The server's pipeline, after upload.
+    Server,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    Previewing,
+    /// Preview shown; waiting for an upload slot.
+    Ready,
+    Uploading {
+        sent: u64,
+        total: u64,
+        /// 1 for the first try, 2 for the automatic retry.
+        attempt: u8,
+    },
+    /// The bytes are stored; the server is making the thumbnail.
+    Processing,
+    Done {
+        image: ImageEntry,
+        /// Whether the server's pixel SHA-256 equals the preview's (`None`: not reported).
+        identical: Option<bool>,
+    },
+    Rejected {
+        by: RejectedBy,
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    Cancelled,
+}
+
+impl Stage {
+    /// The `data-status` value.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Stage::Previewing => "previewing",
+            Stage::Ready => "ready",
+            Stage::Uploading { .. } => "uploading",
+            Stage::Processing => "processing",
+            Stage::Done { .. } => "done",
+            Stage::Rejected { .. } => "rejected",
+            Stage::Failed { .. } => "failed",
+            Stage::Cancelled => "cancelled",
+        }
+    }
+
+    /// No further automatic step will happen.
+    pub fn is_settled(&self) -> bool {
+        matches!(
+            self,
+            Stage::Done { .. } | Stage::Rejected { .. } | Stage::Failed { .. } | Stage::Cancelled
+        )
+    }
+}
+
+/// Everything that can happen to a card.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Previewed(PreviewInfo),
+    PreviewRefused(String),
+    UploadStarted,
+    Progress {
+        sent: u64,
+        total: u64,
+    },
+    /// The network failed and the upload starts over (once).
+    Retrying,
+    ApiRefused(String),
+    Uploaded,
+    ServerReady(ImageEntry),
+    ServerRefused(String),
+    Failed(String),
+    Cancel,
+    /// Try again by hand after `failed` or `cancelled`.
+    Retry,
+}
+
+/// An event that does not apply to the card's stage (a bug, or a late callback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidTransition {
+    pub from: &'static str,
+    pub event: String,
+}
+
+impl std::fmt::Display for InvalidTransition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} does not apply to a {} card", self.event, self.from)
+    }
+}
+
+/// One dropped or picked file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    pub id: u32,
+    pub filename: String,
+    pub size: u64,
+    pub stage: Stage,
+    pub preview: Option<PreviewInfo>,
+    /// Drop (or pick) to pixels on the canvas, measured in the page.
+    pub preview_ms: Option<f64>,
+    /// Time spent in the worker's `fitbox_core::preview`.
+    pub worker_ms: Option<f64>,
+}
+
+impl Card {
+    pub fn new(id: u32, filename: impl Into<String>, size: u64) -> Self {
+        Card {
+            id,
+            filename: filename.into(),
+            size,
+            stage: Stage::Previewing,
+            preview: None,
+            preview_ms: None,
+            worker_ms: None,
+        }
+    }
+
+    /// Apply `event`, or leave the card as it was and say why not.
+    pub fn apply(&mut self, event: Event) -> Result<(), InvalidTransition> {
+        use Event as E;
+        use Stage as S;
+        let next = match (&self.stage, event) {
+            (S::Previewing, E::Previewed(info)) => {
+                self.preview = Some(info);
+                S::Ready
+            }
+            (S::Previewing, E::PreviewRefused(reason)) => S::Rejected {
+                by: RejectedBy::Preview,
+                reason,
+            },
+            (S::Ready, E::UploadStarted) => S::Uploading {
+                sent: 0,
+                total: self.size,
+                attempt: 1,
+            },
+            (S::Uploading { attempt, .. }, E::Progress { sent, total }) => S::Uploading {
+                sent: sent.min(total),
+                total,
+                attempt: *attempt,
+            },
+            (S::Uploading { attempt: 1, .. }, E::Retrying) => S::Uploading {
+                sent: 0,
+                total: self.size,
+                attempt: 2,
+            },
+            (S::Uploading { .. }, E::ApiRefused(reason)) => S::Rejected {
+                by: RejectedBy::Api,
+                reason,
+            },
+            (S::Uploading { .. }, E::Uploaded) => S::Processing,
+            (S::Processing, E::ServerReady(image)) => {
+                let identical = match (&image.pixel_sha256, &self.preview) {
+                    (Some(server), Some(p)) => Some(server.eq_ignore_ascii_case(&p.pixel_sha256)),
+                    _ => None,
+                };
+                S::Done { image, identical }
+            }
+            (S::Processing, E::ServerRefused(reason)) => S::Rejected {
+                by: RejectedBy::Server,
+                reason,
+            },
+            (S::Uploading { .. } | S::Processing, E::Failed(reason)) => S::Failed { reason },
+            (S::Previewing, E::Failed(reason)) => S::Failed { reason },
+            (S::Ready | S::Uploading { .. }, E::Cancel) => S::Cancelled,
+            (S::Failed { .. } | S::Cancelled, E::Retry) if self.preview.is_some() => S::Ready,
+            (from, event) => {
+                return Err(InvalidTransition {
+                    from: from.status(),
+                    event: format!("{event:?}")
+                        .split(['(', ' ', '{'])
+                        .next()
+                        .unwrap_or("event")
+                        .to_string(),
+                })
+            }
+        };
+        self.stage = next;
+        Ok(())
+    }
+
+    pub fn can_cancel(&self) -> bool {
+        matches!(self.stage, Stage::Ready | Stage::Uploading { .. })
+    }
+
+    pub fn can_retry(&self) -> bool {
+        matches!(self.stage, Stage::Failed { .. } | Stage::Cancelled) && self.preview.is_some()
+    }
+
+    /// Upload progress in percent while uploading; 100 once the bytes are stored.
+    pub fn progress_percent(&self) -> Option<u8> {
+        match &self.stage {
+            Stage::Uploading { sent, total, .. } => Some(crate::format::percent(*sent, *total)),
+            Stage::Processing | Stage::Done { .. } => Some(100),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn info(sha: &str) -> PreviewInfo {
+        PreviewInfo {
+            width: 267,
+            height: 400,
+            format: "jpeg".into(),
+            source_width: 3888,
+            source_height: 2592,
+            orientation: 6,
+            opaque: true,
+            pixel_sha256: sha.into(),
+        }
+    }
+
+    fn entry(sha: Option<&str>) -> ImageEntry {
+        ImageEntry {
+            id: "01J".into(),
+            url: "http://127.0.0.1:9000/resized/01J.jpg".into(),
+            width: 267,
+            height: 400,
+            bytes: 20_000,
+            created: "2026-11-29T10:00:00.000Z".into(),
+            pixel_sha256: sha.map(str::to_string),
+        }
+    }
+
+    fn uploaded_card(sha: &str) -> Card {
+        let mut c = Card::new(1, "a.jpg", 1000);
+        c.apply(Event::Previewed(info(sha))).unwrap();
+        c.apply(Event::UploadStarted).unwrap();
+        c.apply(Event::Uploaded).unwrap();
+        c
+    }
+
+    #[wasm_bindgen_test]
+    fn happy_path_reports_identical_pixels() {
+        let mut c = Card::new(1, "a.jpg", 1000);
+        assert_eq!(c.stage.status(), "previewing");
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        assert_eq!(c.stage.status(), "ready");
+        assert!(c.can_cancel());
+        c.apply(Event::UploadStarted).unwrap();
+        assert_eq!(
+            c.stage,
+            Stage::Uploading {
+                sent: 0,
+                total: 1000,
+                attempt: 1
+            }
+        );
+        c.apply(Event::Progress {
+            sent: 500,
+            total: 1000,
+        })
+        .unwrap();
+        assert_eq!(c.progress_percent(), Some(50));
+        c.apply(Event::Uploaded).unwrap();
+        assert_eq!(c.stage.status(), "processing");
+        assert!(!c.can_cancel());
+        c.apply(Event::ServerReady(entry(Some("AB")))).unwrap();
+        assert_eq!(c.stage.status(), "done");
+        assert!(matches!(
+            c.stage,
+            Stage::Done {
+                identical: Some(true),
+                ..
+            }
+        ));
+        assert!(c.stage.is_settled());
+    }
+
+    #[wasm_bindgen_test]
+    fn different_or_missing_server_hash() {
+        let mut c = uploaded_card("ab");
+        c.apply(Event::ServerReady(entry(Some("cd")))).unwrap();
+        assert!(matches!(
+            c.stage,
+            Stage::Done {
+                identical: Some(false),
+                ..
+            }
+        ));
+        let mut c = uploaded_card("ab");
+        c.apply(Event::ServerReady(entry(None))).unwrap();
+        assert!(matches!(
+            c.stage,
+            Stage::Done {
+                identical: None,
+                ..
+            }
+        ));
+    }
+
+    #[wasm_bindgen_test]
+    fn refused_preview_is_rejected_and_never_uploads() {
+        let mut c = Card::new(2, "broken.jpg", 10);
+        c.apply(Event::PreviewRefused("JPEG data is truncated".into()))
+            .unwrap();
+        assert_eq!(c.stage.status(), "rejected");
+        assert!(matches!(
+            c.stage,
+            Stage::Rejected {
+                by: RejectedBy::Preview,
+                ..
+            }
+        ));
+        let err = c.apply(Event::UploadStarted).unwrap_err();
+        assert_eq!(err.from, "rejected");
+        assert_eq!(err.event, "UploadStarted");
+        assert!(!c.can_retry());
+        assert!(!c.can_cancel());
+    }
+
+    #[wasm_bindgen_test]
+    fn one_automatic_retry_only() {
+        let mut c = Card::new(3, "a.jpg", 1000);
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        c.apply(Event::UploadStarted).unwrap();
+        c.apply(Event::Progress {
+            sent: 900,
+            total: 1000,
+        })
+        .unwrap();
+        c.apply(Event::Retrying).unwrap();
+        assert_eq!(
+            c.stage,
+            Stage::Uploading {
+                sent: 0,
+                total: 1000,
+                attempt: 2
+            }
+        );
+        assert!(c.apply(Event::Retrying).is_err());
+        c.apply(Event::Failed("network error".into())).unwrap();
+        assert_eq!(c.stage.status(), "failed");
+        assert!(c.can_retry());
+        c.apply(Event::Retry).unwrap();
+        assert_eq!(c.stage.status(), "ready");
+    }
+
+    #[wasm_bindgen_test]
+    fn cancel_from_queue_or_upload_then_retry() {
+        let mut c = Card::new(4, "a.jpg", 1000);
+        assert!(c.apply(Event::Cancel).is_err(), "nothing to cancel yet");
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        c.apply(Event::Cancel).unwrap();
+        assert_eq!(c.stage.status(), "cancelled");
+        c.apply(Event::Retry).unwrap();
+        c.apply(Event::UploadStarted).unwrap();
+        c.apply(Event::Cancel).unwrap();
+        assert_eq!(c.stage, Stage::Cancelled);
+        // A late progress event from the aborted request is refused, the card stays cancelled.
+        assert!(c
+            .apply(Event::Progress {
+                sent: 10,
+                total: 1000
+            })
+            .is_err());
+        assert_eq!(c.stage, Stage::Cancelled);
+    }
+
+    #[wasm_bindgen_test]
+    fn api_and_server_refusals() {
+        let mut c = Card::new(5, "a.jpg", 1000);
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        c.apply(Event::UploadStarted).unwrap();
+        c.apply(Event::ApiRefused("too big".into())).unwrap();
+        assert!(matches!(
+            c.stage,
+            Stage::Rejected {
+                by: RejectedBy::Api,
+                ..
+            }
+        ));
+        let mut c = uploaded_card("ab");
+        c.apply(Event::ServerRefused("corrupt".into())).unwrap();
+        assert_eq!(
+            c.stage,
+            Stage::Rejected {
+                by: RejectedBy::Server,
+                reason: "corrupt".into()
+            }
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn progress_is_clamped() {
+        let mut c = Card::new(6, "a.jpg", 100);
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        c.apply(Event::UploadStarted).unwrap();
+        c.apply(Event::Progress {
+            sent: 150,
+            total: 100,
+        })
+        .unwrap();
+        assert_eq!(c.progress_percent(), Some(100));
+        assert!(matches!(c.stage, Stage::Uploading { sent: 100, .. }));
+    }
+
+    #[wasm_bindgen_test]
+    fn media_type_follows_sniffed_format() {
+        let mut i = info("ab");
+        assert_eq!(i.media_type(), "image/jpeg");
+        i.format = "webp".into();
+        assert_eq!(i.media_type(), "image/webp");
+    }
+}

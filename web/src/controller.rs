@@ -1,0 +1,457 @@
+//! The app's state and the steps that move each card: preview in the worker, upload through
+//! the queue, follow the server until the thumbnail is ready.
+
+use std::collections::HashMap;
+
+use fitbox_core::api::{ConfigResponse, ImageEntry, UploadRequest, UploadState};
+use fitbox_core::Options;
+use leptos::prelude::*;
+use web_sys::{File, ImageData, XmlHttpRequest};
+
+use crate::api::{ApiError, Client};
+use crate::card::{Card, Event, Stage};
+use crate::gallery::Gallery;
+use crate::preview::PreviewPool;
+use crate::protocol::Reply;
+use crate::queue::{Removed, UploadQueue};
+use crate::upload::{self, PutOutcome};
+use crate::urls::{worker_url, ApiBase};
+use crate::util::{js_message, now_ms, sleep};
+
+/// Uploads running at once.
+pub const UPLOAD_CONCURRENCY: usize = 3;
+/// Trunk's `public_url` (Trunk.toml): where `worker_loader.js` is served.
+pub const PUBLIC_URL: &str = "/";
+/// How long a card follows the server before giving up.
+const PROCESSING_TIMEOUT_MS: f64 = 180_000.0;
+
+/// One card in the list: its id and its state.
+#[derive(Debug, Clone, Copy)]
+pub struct CardHandle {
+    pub id: u32,
+    pub card: RwSignal<Card>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigState {
+    Loading,
+    Ready(ConfigResponse),
+    Failed(String),
+}
+
+/// What the signals cannot hold: browser objects, owned by the page only.
+struct Runtime {
+    client: Client,
+    pool: PreviewPool,
+    files: HashMap<u32, File>,
+    pixels: HashMap<u32, ImageData>,
+    /// Event time of the drop or pick (`performance.now()` clock).
+    added_at: HashMap<u32, f64>,
+    requests: HashMap<u32, XmlHttpRequest>,
+    queue: UploadQueue<u32>,
+    waiting_for_config: Vec<u32>,
+    next_id: u32,
+}
+
+#[derive(Clone, Copy)]
+pub struct Controller {
+    pub cards: RwSignal<Vec<CardHandle>>,
+    pub config: RwSignal<ConfigState>,
+    pub gallery: Gallery,
+    rt: StoredValue<Runtime, LocalStorage>,
+}
+
+impl Controller {
+    pub fn new(api: ApiBase) -> Self {
+        let max_workers = web_sys::window()
+            .map(|w| w.navigator().hardware_concurrency() as usize)
+            .unwrap_or(1)
+            .clamp(1, 2);
+        Controller {
+            cards: RwSignal::new(Vec::new()),
+            config: RwSignal::new(ConfigState::Loading),
+            gallery: Gallery::new(),
+            rt: StoredValue::new_local(Runtime {
+                client: Client::new(api),
+                pool: PreviewPool::new(worker_url(PUBLIC_URL), max_workers),
+                files: HashMap::new(),
+                pixels: HashMap::new(),
+                added_at: HashMap::new(),
+                requests: HashMap::new(),
+                queue: UploadQueue::new(UPLOAD_CONCURRENCY),
+                waiting_for_config: Vec::new(),
+                next_id: 0,
+            }),
+        }
+    }
+
+    fn rt<U>(&self, f: impl FnOnce(&mut Runtime) -> U) -> Option<U> {
+        self.rt.try_update_value(f)
+    }
+
+    pub fn client(&self) -> Client {
+        self.rt(|r| r.client.clone()).unwrap_or_default()
+    }
+
+    /// Start the preview worker, ask for the config and the first gallery page.
+    pub fn start(self) {
+        if let Some(pool) = self.rt(|r| r.pool.clone()) {
+            pool.warm_up();
+        }
+        self.load_config();
+        self.gallery.load_more(self.client());
+    }
+
+    pub fn load_config(self) {
+        self.config.set(ConfigState::Loading);
+        let client = self.client();
+        leptos::task::spawn_local(async move {
+            match client.config().await {
+                Ok(cfg) => {
+                    self.config.set(ConfigState::Ready(cfg));
+                    let waiting = self
+                        .rt(|r| std::mem::take(&mut r.waiting_for_config))
+                        .unwrap_or_default();
+                    for id in waiting {
+                        self.start_preview(id);
+                    }
+                }
+                Err(e) => self.config.set(ConfigState::Failed(e.to_string())),
+            }
+        });
+    }
+
+    fn options(&self) -> Option<Options> {
+        self.config.with_untracked(|c| match c {
+            ConfigState::Ready(cfg) => Some(cfg.options()),
+            _ => None,
+        })
+    }
+
+    fn handle(&self, id: u32) -> Option<CardHandle> {
+        self.cards
+            .with_untracked(|cards| cards.iter().find(|c| c.id == id).copied())
+    }
+
+    /// Apply `event` to card `id`; an event that no longer applies (a late callback) is dropped.
+    fn apply(&self, id: u32, event: Event) -> bool {
+        let Some(h) = self.handle(id) else {
+            return false;
+        };
+        let mut ok = false;
+        h.card.update(|c| ok = c.apply(event).is_ok());
+        ok
+    }
+
+    fn stage(&self, id: u32) -> Option<Stage> {
+        self.handle(id)
+            .map(|h| h.card.with_untracked(|c| c.stage.clone()))
+    }
+
+    /// Files dropped or picked at `event_time` (`performance.now()` clock): a card each, at once.
+    pub fn add_files(self, files: Vec<File>, event_time: f64) {
+        let mut handles = Vec::with_capacity(files.len());
+        for file in files {
+            let Some(id) = self.rt(|r| {
+                r.next_id += 1;
+                let id = r.next_id;
+                r.files.insert(id, file.clone());
+                r.added_at.insert(id, event_time);
+                id
+            }) else {
+                return;
+            };
+            handles.push(CardHandle {
+                id,
+                card: RwSignal::new(Card::new(id, file.name(), file.size() as u64)),
+            });
+        }
+        let ids: Vec<u32> = handles.iter().map(|h| h.id).collect();
+        self.cards.update(|cards| cards.extend(handles));
+        for id in ids {
+            self.start_preview(id);
+        }
+    }
+
+    fn start_preview(self, id: u32) {
+        let Some(options) = self.options() else {
+            self.rt(|r| r.waiting_for_config.push(id));
+            return;
+        };
+        let Some((pool, file)) = self.rt(|r| (r.pool.clone(), r.files.get(&id).cloned())) else {
+            return;
+        };
+        let Some(file) = file else {
+            return;
+        };
+        pool.preview(id, file, options, move |reply| self.on_preview(reply));
+    }
+
+    fn on_preview(self, reply: Reply) {
+        match reply {
+            Reply::Ok {
+                job,
+                info,
+                rgba,
+                worker_ms,
+            } => {
+                let clamped = js_sys::Uint8ClampedArray::new(&rgba);
+                match ImageData::new_with_js_u8_clamped_array_and_sh(
+                    &clamped,
+                    info.width,
+                    info.height,
+                ) {
+                    Ok(img) => {
+                        self.rt(|r| r.pixels.insert(job, img));
+                    }
+                    Err(e) => web_sys::console::error_1(&e),
+                }
+                if let Some(h) = self.handle(job) {
+                    h.card.update(|c| {
+                        c.worker_ms = Some(worker_ms);
+                        let _ = c.apply(Event::Previewed(info));
+                    });
+                }
+                self.enqueue(job);
+            }
+            Reply::Err {
+                job, code, message, ..
+            } => {
+                let event = if code == "worker" {
+                    Event::Failed(message)
+                } else {
+                    Event::PreviewRefused(message)
+                };
+                self.apply(job, event);
+                self.rt(|r| r.files.remove(&job));
+            }
+        }
+    }
+
+    /// Draw card `id`'s preview pixels on `canvas`; the first time, record drop-to-preview.
+    pub fn draw(&self, id: u32, canvas: &web_sys::HtmlCanvasElement) {
+        use wasm_bindgen::JsCast;
+        let Some((img, added)) =
+            self.rt(|r| (r.pixels.get(&id).cloned(), r.added_at.get(&id).copied()))
+        else {
+            return;
+        };
+        let Some(img) = img else {
+            return;
+        };
+        canvas.set_width(img.width());
+        canvas.set_height(img.height());
+        let ctx = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
+        if let Some(ctx) = ctx {
+            let _ = ctx.put_image_data(&img, 0.0, 0.0);
+        }
+        if let (Some(h), Some(t0)) = (self.handle(id), added) {
+            let elapsed = now_ms() - t0;
+            if h.card.with_untracked(|c| c.preview_ms.is_none()) {
+                h.card.update(|c| c.preview_ms = Some(elapsed));
+            }
+        }
+    }
+
+    fn enqueue(self, id: u32) {
+        self.rt(|r| r.queue.push(id));
+        self.pump();
+    }
+
+    fn pump(self) {
+        let started = self.rt(|r| r.queue.start_next()).unwrap_or_default();
+        for id in started {
+            leptos::task::spawn_local(self.upload(id));
+        }
+    }
+
+    fn cancelled(&self, id: u32) -> bool {
+        !matches!(self.stage(id), Some(Stage::Uploading { .. }))
+    }
+
+    /// Ticket, then PUT with progress; one automatic retry on a network failure.
+    async fn upload(self, id: u32) {
+        let card = self.handle(id).map(|h| h.card.get_untracked());
+        let file = self.rt(|r| r.files.get(&id).cloned()).flatten();
+        let (Some(card), Some(file)) = (card, file) else {
+            self.finish_slot(id);
+            return;
+        };
+        let Some(content_type) = card.preview.as_ref().map(|p| p.media_type()) else {
+            self.finish_slot(id);
+            return;
+        };
+        if !self.apply(id, Event::UploadStarted) {
+            self.finish_slot(id);
+            return;
+        }
+        let client = self.client();
+        let request = UploadRequest {
+            filename: card.filename.clone(),
+            content_type: content_type.to_string(),
+            size: card.size,
+        };
+        let mut attempt = 1;
+        loop {
+            let outcome = match client.create_upload(&request).await {
+                Err(e) if e.is_refusal() => {
+                    self.apply(id, Event::ApiRefused(e.to_string()));
+                    break;
+                }
+                Err(e) => Err(e),
+                Ok(ticket) => {
+                    if self.cancelled(id) {
+                        break;
+                    }
+                    let progress = move |sent, total| {
+                        self.apply(id, Event::Progress { sent, total });
+                    };
+                    let put = upload::put(&ticket, &file, progress, |xhr| {
+                        self.rt(|r| r.requests.insert(id, xhr.clone()));
+                    })
+                    .await;
+                    self.rt(|r| r.requests.remove(&id));
+                    match put {
+                        Ok(PutOutcome::Stored) => Ok(ticket.id),
+                        Ok(PutOutcome::Network) => Err(ApiError::Network(
+                            "the connection to the storage failed".into(),
+                        )),
+                        Ok(PutOutcome::Aborted) => break,
+                        Ok(PutOutcome::Refused { message, .. }) => {
+                            self.apply(id, Event::Failed(message));
+                            break;
+                        }
+                        Err(js) => {
+                            self.apply(id, Event::Failed(js_message(&js)));
+                            break;
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Ok(upload_id) => {
+                    if self.apply(id, Event::Uploaded) {
+                        leptos::task::spawn_local(self.follow(id, upload_id));
+                    }
+                    break;
+                }
+                Err(e) if e.is_network() && attempt == 1 && !self.cancelled(id) => {
+                    attempt += 1;
+                    self.apply(id, Event::Retrying);
+                    sleep(800).await;
+                    if self.cancelled(id) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.apply(id, Event::Failed(e.to_string()));
+                    break;
+                }
+            }
+        }
+        self.finish_slot(id);
+    }
+
+    fn finish_slot(self, id: u32) {
+        self.rt(|r| r.queue.finish(&id));
+        self.pump();
+    }
+
+    /// Poll `GET /api/uploads/{id}` until the thumbnail is ready or refused.
+    async fn follow(self, id: u32, upload_id: String) {
+        let client = self.client();
+        let start = now_ms();
+        let mut delay = 250;
+        loop {
+            sleep(delay).await;
+            delay = (delay * 3 / 2).min(2000);
+            if self.handle(id).is_none() {
+                return;
+            }
+            match client.upload_status(&upload_id).await {
+                Ok(status) => match status.state {
+                    UploadState::Ready { image } => {
+                        self.finished(id, image);
+                        return;
+                    }
+                    UploadState::Rejected { reason, .. } => {
+                        self.apply(id, Event::ServerRefused(reason));
+                        self.rt(|r| r.files.remove(&id));
+                        return;
+                    }
+                    UploadState::Pending => {}
+                },
+                // Not listed yet, a hiccup, or offline for a moment: keep asking until the deadline.
+                Err(e) if e.is_network() || e.status() == Some(404) || !e.is_refusal() => {}
+                Err(e) => {
+                    self.apply(id, Event::Failed(e.to_string()));
+                    return;
+                }
+            }
+            if now_ms() - start > PROCESSING_TIMEOUT_MS {
+                self.apply(
+                    id,
+                    Event::Failed("the server has not finished this image after 3 minutes".into()),
+                );
+                return;
+            }
+        }
+    }
+
+    fn finished(self, id: u32, image: ImageEntry) {
+        self.apply(id, Event::ServerReady(image.clone()));
+        self.rt(|r| r.files.remove(&id));
+        self.gallery.add_new(image);
+    }
+
+    pub fn cancel(self, id: u32) {
+        let (removed, xhr) = self
+            .rt(|r| (r.queue.remove(&id), r.requests.remove(&id)))
+            .unwrap_or((Removed::Absent, None));
+        self.apply(id, Event::Cancel);
+        if let Some(xhr) = xhr {
+            let _ = xhr.abort();
+        }
+        if removed == Removed::Active {
+            self.pump();
+        }
+    }
+
+    pub fn retry(self, id: u32) {
+        if self.apply(id, Event::Retry) {
+            self.enqueue(id);
+        }
+    }
+
+    /// Take a settled card off the list.
+    pub fn dismiss(self, id: u32) {
+        self.cards.update(|cards| cards.retain(|c| c.id != id));
+        self.rt(|r| {
+            r.files.remove(&id);
+            r.pixels.remove(&id);
+            r.added_at.remove(&id);
+        });
+    }
+
+    /// Take every done or rejected card off the list.
+    pub fn clear_finished(self) {
+        let gone: Vec<u32> = self.cards.with_untracked(|cards| {
+            cards
+                .iter()
+                .filter(|h| {
+                    h.card.with_untracked(|c| {
+                        matches!(c.stage, Stage::Done { .. } | Stage::Rejected { .. })
+                    })
+                })
+                .map(|h| h.id)
+                .collect()
+        });
+        for id in gone {
+            self.dismiss(id);
+        }
+    }
+}
