@@ -360,6 +360,10 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
             data-preview-ms=move || card.with(|c| c.preview_ms.map(|m| format!("{m:.1}")))
             data-worker-ms=move || card.with(|c| c.worker_ms.map(|m| format!("{m:.1}")))
             data-identical=identical
+            data-image-id=move || card.with(|c| match &c.stage {
+                Stage::Done { image, .. } => Some(image.id.clone()),
+                _ => None,
+            })
             data-progress=move || progress().map(|p| p.to_string())
         >
             <div class="picture">{picture_view}</div>
