@@ -99,11 +99,19 @@ pub async fn create_uploads(
     }
 }
 
-fn parse_request(v: Value) -> Result<UploadRequest, ApiError> {
-    if !v.is_object() {
+fn parse_request(mut v: Value) -> Result<UploadRequest, ApiError> {
+    let Some(obj) = v.as_object_mut() else {
         return Err(ApiError::InvalidBody(
             "expected an object {filename, content_type, size}".into(),
         ));
+    };
+    // JSON has one number type: `1024.0` is the integer 1024 (as in JSON Schema).
+    if let Some(size) = obj.get_mut("size") {
+        if let Some(f) = size.as_f64().filter(|_| size.is_f64()) {
+            if f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f) {
+                *size = Value::from(f as u64);
+            }
+        }
     }
     serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }

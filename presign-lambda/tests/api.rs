@@ -229,6 +229,22 @@ async fn an_array_body_gets_an_array_of_tickets() {
         let put = stack.put_ticket(t, vec![7u8; 10 + i]).await;
         assert_eq!(put.status(), StatusCode::OK);
     }
+    // `3.0` is the integer 3 in JSON; `3.5` is not a size.
+    let r = stack
+        .post_json(
+            "/api/uploads",
+            &json!({"filename": "f", "content_type": "image/png", "size": 3.0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.json["headers"]["content-length"], "3");
+    stack
+        .post_json(
+            "/api/uploads",
+            &json!({"filename": "f", "content_type": "image/png", "size": 3.5}),
+        )
+        .await
+        .assert_error(422, "invalid_body");
     // Exactly 100 is fine.
     let many: Vec<Value> = (0..100)
         .map(|_| json!({"filename": "x.gif", "content_type": "image/gif", "size": 1}))
