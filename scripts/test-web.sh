@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# The web app's own logic (card state machine, upload queue, URLs, formatting, worker messages)
-# as wasm-bindgen-test tests in headless Debian Chromium, driven by chromedriver.
-# Needs scripts/setup-web.sh (wasm-bindgen-test-runner = the wasm-bindgen in Cargo.lock).
+# Tests of the web app.
+#
+#   scripts/test-web.sh        the app's own logic (card state machine, upload queue, URLs,
+#                              formatting, worker messages): wasm-bindgen-test in headless Debian
+#                              Chromium via chromedriver
+#   scripts/test-web.sh e2e    build dist/ (trunk build --release), then the browser end-to-end
+#                              tests (tests/e2e, playwright-core) against a real `fitbox serve`
+#                              started from $FITBOX_BIN (default target/debug/fitbox: build it first)
+#
+# Needs scripts/setup-web.sh (wasm-bindgen-test-runner = the wasm-bindgen in Cargo.lock,
+# wasm-opt 132, playwright-core, chromium + chromedriver).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+if [ "${1:-}" = "e2e" ]; then
+  shift
+  trunk build --release
+  cd tests/e2e
+  exec node --test "$@" e2e.test.mjs
+fi
 
 # Chromium runs as root here: it needs --no-sandbox; the rest keeps it quiet and offline.
 WEBDRIVER_JSON="$(mktemp -d)/webdriver.json"

@@ -26,6 +26,16 @@ pub fn add_newest(shown: &mut Vec<ImageEntry>, image: ImageEntry) {
     shown.insert(0, image);
 }
 
+/// `12 images`, or `24+ images` while more pages may follow.
+pub fn count_label(shown: usize, ended: bool) -> String {
+    match (shown, ended) {
+        (0, _) => String::new(),
+        (1, true) => "1 image".to_string(),
+        (n, true) => format!("{n} images"),
+        (n, false) => format!("{n}+ images"),
+    }
+}
+
 /// Where the list stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
@@ -143,7 +153,7 @@ pub fn GalleryView(gallery: Gallery, client: Client) -> impl IntoView {
         <section class="gallery" aria-label="Gallery" aria-busy=move || gallery.loading.get().to_string()>
             <div class="section-head">
                 <h2>"Gallery"</h2>
-                <span class="count">{move || match count() { 0 => String::new(), 1 => "1 image".into(), n => format!("{n} images") }}</span>
+                <span class="count">{move || count_label(count(), gallery.paging.with(|p| *p == Paging::End))}</span>
             </div>
             <ul class="grid" role="list">
                 <For each=move || gallery.images.get() key=|img| img.id.clone() let:img>
@@ -286,6 +296,14 @@ mod tests {
         add_newest(&mut shown, img("c"));
         add_newest(&mut shown, img("a"));
         assert_eq!(ids(&shown), ["a", "c", "b"]);
+    }
+
+    #[wasm_bindgen_test]
+    fn count_labels() {
+        assert_eq!(count_label(0, true), "");
+        assert_eq!(count_label(1, true), "1 image");
+        assert_eq!(count_label(24, false), "24+ images");
+        assert_eq!(count_label(30, true), "30 images");
     }
 
     #[wasm_bindgen_test]
