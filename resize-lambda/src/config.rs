@@ -1,0 +1,229 @@
+//! Configuration, read once at start-up from environment variables.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `FITBOX_UPLOAD_BUCKET` | bucket of originals (`uploads/`, `rejected/`) | required |
+//! | `FITBOX_RESIZED_BUCKET` | bucket of thumbnails (`images/`) | required |
+//! | `FITBOX_BOX` | box to fit into, `WIDTHxHEIGHT` or one number for a square, sides 1..=4096 | `400x400` |
+//! | `FITBOX_ENLARGE` | enlarge images smaller than the box (`true`/`false`) | `false` |
+//! | `FITBOX_QUALITY` | JPEG quality 1..=100 | `85` |
+//! | `FITBOX_MAX_BYTES` | largest original in bytes; larger ones are rejected before download | `26214400` (25 MiB) |
+//! | `FITBOX_MAX_PIXELS` | most pixels (width x height) decoded | `100000000` |
+//! | `FITBOX_S3_ENDPOINT` | S3 endpoint URL, path-style (a local S3 server) | unset: AWS |
+//!
+//! The longest side limit is fitbox-core's default (32768). Empty values count as unset.
+
+use fitbox_core::Options;
+
+/// Everything the resize function needs to know, read once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Bucket of originals: events are accepted only from it.
+    pub upload_bucket: String,
+    /// Bucket the thumbnails are written to.
+    pub resized_bucket: String,
+    /// Box, enlarge, quality and limits, passed to `fitbox_core::thumbnail`.
+    pub options: Options,
+    /// S3 endpoint URL (path-style) for a local S3 server; `None` for AWS.
+    pub s3_endpoint: Option<String>,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set (or empty).
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("{var}={value:?} is invalid: {reason}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Defaults (fitbox-core's [`Options::default`]) for everything but the two buckets.
+    pub fn new(upload_bucket: impl Into<String>, resized_bucket: impl Into<String>) -> Self {
+        Config {
+            upload_bucket: upload_bucket.into(),
+            resized_bucket: resized_bucket.into(),
+            options: Options::default(),
+            s3_endpoint: None,
+        }
+    }
+
+    /// Read the process environment (see the module docs for the variables).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Read variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
+        let invalid = |var: &'static str, value: &str, reason: &str| ConfigError::Invalid {
+            var,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+
+        let mut cfg = Config::new(
+            required("FITBOX_UPLOAD_BUCKET")?,
+            required("FITBOX_RESIZED_BUCKET")?,
+        );
+        if let Some(v) = var("FITBOX_BOX") {
+            let (w, h) = parse_box(&v)
+                .ok_or_else(|| invalid("FITBOX_BOX", &v, "expected WIDTHxHEIGHT or one number"))?;
+            cfg.options.box_width = w;
+            cfg.options.box_height = h;
+        }
+        if let Some(v) = var("FITBOX_ENLARGE") {
+            cfg.options.enlarge = match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => return Err(invalid("FITBOX_ENLARGE", &v, "expected true or false")),
+            };
+        }
+        if let Some(v) = var("FITBOX_QUALITY") {
+            cfg.options.quality = v
+                .parse()
+                .map_err(|_| invalid("FITBOX_QUALITY", &v, "expected 1..=100"))?;
+        }
+        if let Some(v) = var("FITBOX_MAX_BYTES") {
+            cfg.options.limits.max_bytes = v
+                .parse()
+                .map_err(|_| invalid("FITBOX_MAX_BYTES", &v, "expected a byte count"))?;
+        }
+        if let Some(v) = var("FITBOX_MAX_PIXELS") {
+            cfg.options.limits.max_pixels = v
+                .parse()
+                .map_err(|_| invalid("FITBOX_MAX_PIXELS", &v, "expected a pixel count"))?;
+        }
+        if let Some(v) = var("FITBOX_S3_ENDPOINT") {
+            let rest = v
+                .strip_prefix("http://")
+                .or_else(|| v.strip_prefix("https://"));
+            if !matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/')) {
+                return Err(invalid(
+                    "FITBOX_S3_ENDPOINT",
+                    &v,
+                    "expected an http(s):// URL",
+                ));
+            }
+            cfg.s3_endpoint = Some(v);
+        }
+        cfg.options
+            .validate()
+            .map_err(|e| invalid("FITBOX_BOX/QUALITY/MAX_*", "", &e.to_string()))?;
+        Ok(cfg)
+    }
+}
+
+/// `400x300` -> (400, 300); `400` -> (400, 400).
+fn parse_box(s: &str) -> Option<(u32, u32)> {
+    match s.split_once(['x', 'X']) {
+        Some((w, h)) => Some((w.trim().parse().ok()?, h.trim().parse().ok()?)),
+        None => {
+            let side = s.parse().ok()?;
+            Some((side, side))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BUCKETS: [(&str, &str); 2] = [
+        ("FITBOX_UPLOAD_BUCKET", "up"),
+        ("FITBOX_RESIZED_BUCKET", "res"),
+    ];
+
+    #[test]
+    fn defaults_come_from_core() {
+        let cfg = Config::from_lookup(lookup(&BUCKETS)).expect("config");
+        assert_eq!(cfg, Config::new("up", "res"));
+        assert_eq!(cfg.options, Options::default());
+        assert_eq!(cfg.options.box_width, 400);
+        assert_eq!(cfg.options.limits.max_bytes, 25 * 1024 * 1024);
+    }
+
+    #[test]
+    fn buckets_are_required() {
+        assert_eq!(
+            Config::from_lookup(lookup(&[])),
+            Err(ConfigError::Missing("FITBOX_UPLOAD_BUCKET"))
+        );
+        assert_eq!(
+            Config::from_lookup(lookup(&[BUCKETS[0], ("FITBOX_RESIZED_BUCKET", " ")])),
+            Err(ConfigError::Missing("FITBOX_RESIZED_BUCKET"))
+        );
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let cfg = Config::from_lookup(lookup(&[
+            BUCKETS[0],
+            BUCKETS[1],
+            ("FITBOX_BOX", "320x200"),
+            ("FITBOX_ENLARGE", "true"),
+            ("FITBOX_QUALITY", "70"),
+            ("FITBOX_MAX_BYTES", "1000"),
+            ("FITBOX_MAX_PIXELS", "5000"),
+            ("FITBOX_S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ]))
+        .expect("config");
+        assert_eq!((cfg.options.box_width, cfg.options.box_height), (320, 200));
+        assert!(cfg.options.enlarge);
+        assert_eq!(cfg.options.quality, 70);
+        assert_eq!(cfg.options.limits.max_bytes, 1000);
+        assert_eq!(cfg.options.limits.max_pixels, 5000);
+        assert_eq!(cfg.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        let square = Config::from_lookup(lookup(&[BUCKETS[0], BUCKETS[1], ("FITBOX_BOX", "64")]))
+            .expect("config");
+        assert_eq!(
+            (square.options.box_width, square.options.box_height),
+            (64, 64)
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("FITBOX_BOX", "wide"),
+            ("FITBOX_BOX", "0x10"),
+            ("FITBOX_BOX", "99999x10"),
+            ("FITBOX_ENLARGE", "maybe"),
+            ("FITBOX_QUALITY", "0"),
+            ("FITBOX_QUALITY", "101"),
+            ("FITBOX_MAX_BYTES", "-1"),
+            ("FITBOX_MAX_PIXELS", "0"),
+            ("FITBOX_S3_ENDPOINT", "127.0.0.1:9000"),
+        ] {
+            let err = Config::from_lookup(lookup(&[BUCKETS[0], BUCKETS[1], (var, value)]))
+                .expect_err(value);
+            assert!(
+                matches!(err, ConfigError::Invalid { .. }),
+                "{var}={value}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains("FITBOX_"), "{msg}");
+        }
+    }
+}
