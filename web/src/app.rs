@@ -373,7 +373,7 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                     <span class="pill">{status}</span>
                 </div>
                 <p class="facts">{facts}</p>
-                <p class="line" role="status">{line}</p>
+                <p class="line">{line}</p>
                 {move || progress().map(|p| view! {
                     <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=p
                         aria-label=format!("Upload of {}", card.with_untracked(|c| c.filename.clone()))>

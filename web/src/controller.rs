@@ -404,7 +404,11 @@ impl Controller {
 
     fn finished(self, id: u32, image: ImageEntry) {
         self.apply(id, Event::ServerReady(image.clone()));
-        self.rt(|r| r.files.remove(&id));
+        // The card now shows the server's thumbnail: the preview's pixels can go.
+        self.rt(|r| {
+            r.files.remove(&id);
+            r.pixels.remove(&id);
+        });
         self.gallery.add_new(image);
     }
 
