@@ -454,14 +454,14 @@ async fn status_moves_from_pending_to_rejected() {
     );
     assert_eq!(stack.get(&path).await.json["status"], "pending");
     stack
-        .simulate_rejected(&id, "unrecognised", "not an image: unknown format")
+        .simulate_rejected(&id, "unrecognised", "not an image: caf%C3%A9 at 100%25")
         .await;
     let r = stack.get(&path).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.documented("GET", "/api/uploads/{id}");
     assert_eq!(
         r.json,
-        json!({"id": id, "status": "rejected", "code": "unrecognised", "reason": "not an image: unknown format"})
+        json!({"id": id, "status": "rejected", "code": "unrecognised", "reason": "not an image: café at 100%"})
     );
     stack.stop().await;
 }
