@@ -1,6 +1,7 @@
 //! Colour: convert pixels that carry an ICC profile (Display P3, Adobe RGB, CMYK, ...) to sRGB
 //! with moxcms, in its fixed-point path (bit-identical on x86_64, aarch64 and wasm32 for RGB
-//! profiles; see `shared/notes/determinism.md`). A profile that cannot be parsed is ignored
+//! profiles; see `shared/notes/determinism.md`); CMYK profiles go through qcms, whose CMYK path
+//! is identical on all three targets. A profile that cannot be parsed is ignored
 //! (the pixels are taken as sRGB) rather than failing the upload.
 
 use moxcms::{ColorProfile, Layout as CmsLayout, TransformOptions};
@@ -10,12 +11,10 @@ use crate::decode::Layout;
 /// Convert `data` to sRGB in place (RGB/RGBA) or into RGB (CMYK). Returns the new layout.
 pub(crate) fn to_srgb(data: Vec<u8>, layout: Layout, icc: Option<&[u8]>) -> (Vec<u8>, Layout) {
     match (layout, icc) {
-        (Layout::Cmyk, Some(icc)) => {
-            match convert(&data, icc, CmsLayout::Rgba, CmsLayout::Rgb, 3) {
-                Some(rgb) => (rgb, Layout::Rgb),
-                None => (naive_cmyk_to_rgb(&data), Layout::Rgb),
-            }
-        }
+        (Layout::Cmyk, Some(icc)) => match cmyk_to_srgb(&data, icc) {
+            Some(rgb) => (rgb, Layout::Rgb),
+            None => (naive_cmyk_to_rgb(&data), Layout::Rgb),
+        },
         (Layout::Cmyk, None) => (naive_cmyk_to_rgb(&data), Layout::Rgb),
         (Layout::Rgb | Layout::Rgba, Some(icc)) if !is_srgb(icc) => {
             let (l, ch) = if layout == Layout::Rgb {
@@ -62,6 +61,22 @@ fn convert(
     let src_channels = if src == CmsLayout::Rgb { 3 } else { 4 };
     let mut out = vec![0u8; data.len() / src_channels * dst_channels];
     t.transform(data, &mut out).ok()?;
+    Some(out)
+}
+
+/// CMYK with its profile to sRGB through qcms (see the crate's Cargo.toml for why not moxcms).
+fn cmyk_to_srgb(data: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
+    let src = qcms::Profile::new_from_slice(icc, false)?;
+    let dst = qcms::Profile::new_sRGB();
+    let t = qcms::Transform::new_to(
+        &src,
+        &dst,
+        qcms::DataType::CMYK,
+        qcms::DataType::RGB8,
+        qcms::Intent::Perceptual,
+    )?;
+    let mut out = vec![0u8; data.len() / 4 * 3];
+    t.convert(&data[..data.len() / 4 * 4], &mut out);
     Some(out)
 }
 

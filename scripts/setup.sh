@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything the build and the tests need, idempotently (seconds when all is present).
+# Safe on a brand-new Debian 12 machine with rustup, cargo, Node/npm and Python 3 (CI runs it).
+#
+#   rust targets  wasm32-unknown-unknown (browser), aarch64-unknown-linux-gnu (Lambda on Graviton)
+#   Debian        chromium + chromium-driver (browser tests), qemu-user + gcc-aarch64-linux-gnu
+#                 (aarch64 pixel check), libvips-tools (reference values, benchmarks)
+#   web tools     trunk, wasm-bindgen-cli (= Cargo.lock), binaryen 132, playwright-core
+#                 (scripts/setup-web.sh)
+# Deploy checks install their own Python tools (scripts/check-deploy.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf 'setup: %s\n' "$*"; }
+
+for t in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
+    say "adding rust target $t"
+    rustup target add "$t"
+  fi
+done
+
+need=()
+for p in chromium chromium-driver qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libvips-tools; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  for attempt in 1 2 3 4 5 6; do
+    if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 6 ] && { say "apt-get failed"; exit 1; }
+    say "apt-get failed (dpkg lock busy?); retrying in 10 s"
+    sleep 10
+  done
+fi
+
+"$ROOT/scripts/setup-web.sh"
+say "ready"
