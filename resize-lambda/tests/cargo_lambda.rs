@@ -1,0 +1,255 @@
+//! The real `fitbox-resize` binary under `cargo lambda watch` (the Lambda runtime API emulator),
+//! fed real S3 events with `cargo lambda invoke`, against the in-process S3 server through
+//! `FITBOX_S3_ENDPOINT`. This proves the `lambda_runtime` wiring, not only the library.
+//!
+//! Needs `cargo lambda` on PATH (`pip install cargo-lambda`). Skipped only when
+//! `FITBOX_SKIP_CARGO_LAMBDA=1`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use fitbox_core::keys;
+use fitbox_local_s3::{FaultKind, Op};
+
+/// Build + start of the function can take minutes on a busy 2-core machine.
+const INVOKE_DEADLINE: Duration = Duration::from_secs(1200);
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Kills the whole process group of `cargo lambda watch` (it spawns `cargo run` and the
+/// function) when dropped.
+struct Watch {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Watch {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = std::process::Command::new("kill")
+                .args([signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let until = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < until {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Invoked {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// `cargo lambda invoke`, retried while the emulator is not listening yet.
+async fn invoke(port: u16, event_file: &Path, watch: &Watch) -> Invoked {
+    let deadline = Instant::now() + INVOKE_DEADLINE;
+    loop {
+        let out = tokio::time::timeout(
+            INVOKE_DEADLINE,
+            tokio::process::Command::new(cargo())
+                .args(["lambda", "invoke", "fitbox-resize", "-A", "127.0.0.1", "-P"])
+                .arg(port.to_string())
+                .arg("-F")
+                .arg(event_file)
+                .args(["-o", "json"])
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("cargo lambda invoke timed out; watch log:\n{}", watch.log()))
+        .expect("running cargo lambda invoke");
+        let inv = Invoked {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let not_up = !inv.ok
+            && (inv.stderr.contains("onnection refused")
+                || inv.stderr.contains("error sending request")
+                || inv.stderr.contains("error trying to connect"));
+        if !not_up {
+            return inv;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cargo lambda watch never answered; invoke said:\n{}\nwatch log:\n{}",
+            inv.stderr,
+            watch.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
+    if std::env::var("FITBOX_SKIP_CARGO_LAMBDA").as_deref() == Ok("1") {
+        eprintln!("skipped: FITBOX_SKIP_CARGO_LAMBDA=1");
+        return;
+    }
+    let version = std::process::Command::new(cargo())
+        .args(["lambda", "--version"])
+        .output();
+    match version {
+        Ok(o) if o.status.success() => {
+            eprintln!("using {}", String::from_utf8_lossy(&o.stdout).trim());
+        }
+        other => panic!(
+            "`cargo lambda` is required for this test (install: `pip install cargo-lambda`; \
+             skip with FITBOX_SKIP_CARGO_LAMBDA=1): {other:?}"
+        ),
+    }
+
+    let env = start().await;
+    let photo = read("photos/mde_canon_eos_1000d_orient6.jpg");
+    let key = "uploads/lambda ü+%.jpg";
+    env.upload(key, &photo, Some("IMG_0001.JPG")).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let event_file = work.path().join("event.json");
+    // The key as S3 sends it in the event.
+    let event = s3_put_event(&[(UPLOAD_BUCKET, "uploads/lambda+%C3%BC%2B%25.jpg")]);
+    std::fs::write(&event_file, event.to_string()).expect("event file");
+
+    let port = free_port();
+    let log = work.path().join("watch.log");
+    let log_file = std::fs::File::create(&log).expect("log file");
+    let mut cmd = std::process::Command::new(cargo());
+    cmd.args([
+        "lambda",
+        "watch",
+        "--ignore-changes",
+        "-A",
+        "127.0.0.1",
+        "-P",
+    ])
+    .arg(port.to_string())
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .env("FITBOX_UPLOAD_BUCKET", UPLOAD_BUCKET)
+    .env("FITBOX_RESIZED_BUCKET", RESIZED_BUCKET)
+    .env("FITBOX_S3_ENDPOINT", env.s3.endpoint())
+    .env("AWS_ACCESS_KEY_ID", fitbox_local_s3::DEFAULT_ACCESS_KEY)
+    .env("AWS_SECRET_ACCESS_KEY", fitbox_local_s3::DEFAULT_SECRET_KEY)
+    .env("AWS_REGION", fitbox_local_s3::REGION)
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_SESSION_TOKEN")
+    .env("RUST_LOG", "info")
+    .stdin(Stdio::null())
+    .stdout(log_file.try_clone().expect("log file"))
+    .stderr(log_file);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let watch = Watch {
+        child: cmd.spawn().expect("spawning cargo lambda watch"),
+        log,
+    };
+
+    // 1. The upload is resized by the binary.
+    let inv = invoke(port, &event_file, &watch).await;
+    assert!(
+        inv.ok && inv.stdout == "null",
+        "invoke failed: stdout {:?}\nstderr {}\nwatch log:\n{}",
+        inv.stdout,
+        inv.stderr,
+        watch.log()
+    );
+    let want = fitbox_core::thumbnail(&photo, &env.cfg.options).expect("core");
+    let thumb_key = keys::image_key(key, want.width, want.height, "jpg").expect("key");
+    let thumb = env
+        .get(RESIZED_BUCKET, &thumb_key)
+        .await
+        .unwrap_or_else(|| panic!("no thumbnail {thumb_key}; watch log:\n{}", watch.log()));
+    assert!(
+        thumb.bytes == want.bytes,
+        "thumbnail differs from fitbox-core's"
+    );
+    assert_eq!(thumb.meta("pixel-sha256"), Some(want.pixel_sha256.as_str()));
+    assert_eq!(thumb.meta("filename"), Some("IMG_0001.JPG"));
+    assert!(
+        env.get(UPLOAD_BUCKET, key).await.is_none(),
+        "original deleted"
+    );
+    // The binary logs JSON lines with the stage timings.
+    let log = watch.log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with('{') && l.contains("\"resized\""))
+        .unwrap_or_else(|| panic!("no JSON \"resized\" log line:\n{log}"));
+    let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+    let fields = &v["fields"];
+    for f in [
+        "download_ms",
+        "thumbnail_ms",
+        "upload_ms",
+        "source_bytes",
+        "width",
+    ] {
+        assert!(fields.get(f).is_some(), "{f} missing in {line}");
+    }
+    assert_eq!(fields["key"], key);
+
+    // 2. The same event again: a repeated delivery, success without work.
+    env.faults.reset_counters();
+    let inv = invoke(port, &event_file, &watch).await;
+    assert!(
+        inv.ok && inv.stdout == "null",
+        "{} {}",
+        inv.stdout,
+        inv.stderr
+    );
+    assert_eq!(env.faults.calls(Op::Put), 0);
+
+    // 3. S3 failing on the thumbnail write: the invocation fails (Lambda would retry) and the
+    //    original stays; with S3 healthy, the retry succeeds.
+    let key2 = "uploads/second.jpg";
+    env.upload(key2, &read("edge/Portrait_2.jpg"), None).await;
+    let event2 = work.path().join("event2.json");
+    std::fs::write(
+        &event2,
+        s3_put_event(&[(UPLOAD_BUCKET, "uploads/second.jpg")]).to_string(),
+    )
+    .expect("event file");
+    env.faults.fail(Op::Put, 1.0, FaultKind::SlowDown);
+    let inv = invoke(port, &event2, &watch).await;
+    assert!(!inv.ok, "expected a failed invocation: {}", inv.stdout);
+    let said = format!("{}{}", inv.stdout, inv.stderr);
+    assert!(said.contains("records failed"), "{said}");
+    assert!(
+        env.get(UPLOAD_BUCKET, key2).await.is_some(),
+        "original kept"
+    );
+    env.faults.clear();
+    let inv = invoke(port, &event2, &watch).await;
+    assert!(inv.ok, "retry failed: {} {}", inv.stdout, inv.stderr);
+    assert!(env.get(UPLOAD_BUCKET, key2).await.is_none());
+    assert_eq!(
+        env.list(RESIZED_BUCKET, "images/second.jpg/").await.len(),
+        1
+    );
+    drop(watch);
+}
