@@ -275,6 +275,9 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                 attempt,
             } => {
                 let pct = format::percent(*sent, *total);
+                if pct == 100 {
+                    return "Sent · waiting for the storage to confirm…".to_string();
+                }
                 let retry = if *attempt > 1 {
                     " (retrying after a network error)"
                 } else {
