@@ -256,3 +256,88 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "internal error",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use axum::body::Body;
+    use axum::http::Request;
+    use fitbox_core::api::{rfc3339_ms, UploadTicket};
+    use fitbox_core::keys;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A client for an endpoint nothing listens on: presigning needs no network.
+    fn offline_client() -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("ak", "sk", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:9")
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    #[tokio::test]
+    async fn the_clock_and_the_randomness_are_injectable() {
+        const NOW_MS: u64 = 1_795_910_400_000;
+        let state = AppState::new(offline_client(), Arc::new(Config::new("up", "res")))
+            .with_clock(|| UNIX_EPOCH + Duration::from_millis(NOW_MS))
+            .with_entropy(|| 0xabc);
+        let req = Request::post("/api/uploads")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"filename":"a.jpg","content_type":"image/jpeg","size":10}"#,
+            ))
+            .expect("request");
+        let res = router(state).oneshot(req).await.expect("infallible");
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let ticket: UploadTicket = serde_json::from_slice(&body).expect("ticket");
+        assert_eq!(ticket.id, keys::new_id(NOW_MS, 0xabc));
+        assert_eq!(ticket.expires_at, rfc3339_ms(NOW_MS + 300_000));
+        assert!(
+            ticket.url.contains("X-Amz-Date=20261129T000000Z"),
+            "{}",
+            ticket.url
+        );
+        assert!(ticket.url.contains("X-Amz-Expires=300"), "{}", ticket.url);
+        assert!(
+            ticket
+                .url
+                .starts_with(&format!("http://127.0.0.1:9/up/uploads/{}?", ticket.id)),
+            "{}",
+            ticket.url
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_json_500() {
+        let app = Router::new()
+            .route(
+                "/boom",
+                routing::get(|| async {
+                    panic!("boom");
+                    #[allow(unreachable_code)]
+                    ""
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panic_response));
+        let res = app
+            .oneshot(Request::get("/boom").body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["error"]["code"], "internal");
+    }
+}
