@@ -394,6 +394,12 @@ test('drop-to-preview of the largest photos vs createImageBitmap (printed, not a
         }, [name, before]);
         ours.push(ms);
         worker.push(wms);
+        // Let its upload and the server's resize finish, so the next run has the CPU to itself.
+        await page.waitForFunction(
+          ([n, k]) => ['done', 'rejected', 'failed'].includes([...document.querySelectorAll(`li.card[data-filename="${n}"]`)][k]?.dataset.status),
+          [name, before],
+          { timeout: 120_000 },
+        );
         await page.waitForTimeout(300);
       }
       const bitmap = await page.evaluate(async ([file, type, w, h, runs]) => {

@@ -207,8 +207,9 @@ fn GalleryItem(img: ImageEntry) -> impl IntoView {
         format::bytes(img.bytes),
         format::created(&img.created)
     );
+    let extreme = img.width > 2 * img.height || img.height > 2 * img.width;
     view! {
-        <li class="tile" data-id=img.id.clone()>
+        <li class="tile" class:extreme=extreme data-id=img.id.clone()>
             <a href=img.url.clone() target="_blank" rel="noopener" title=title>
                 <img
                     src=img.url.clone()
