@@ -1,0 +1,397 @@
+//! `fitbox serve`: the whole stack in one process.
+//!
+//! * an embedded S3 server (`fitbox-local-s3`: s3s + s3s-fs, SigV4 checked, CORS for the web
+//!   app) on 127.0.0.1, data under `--data`, both buckets created on start;
+//! * the `fitbox-presign` router under `/api` and the built web app (`--dist`) at `/`, on one
+//!   origin;
+//! * the `fitbox-resize` library fed with the embedded store's object-created events for
+//!   `uploads/`, through a bounded queue and a small worker pool: the code path the Lambda runs.
+//!   A sweep on start (and every `--sweep-secs`) picks up anything left in `uploads/` by an
+//!   earlier run or by a failed attempt, so nothing is lost across a crash or restart.
+//!
+//! Ctrl-C / SIGTERM: stop taking requests and work, finish the resizes in flight, exit 0.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use fitbox_core::keys;
+use fitbox_local_s3::{LocalS3, ObjectCreated};
+use tokio::sync::{mpsc, watch, Mutex};
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::thumbnail::parse_box;
+
+/// Bucket of originals in the local stack.
+pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
+/// Bucket of thumbnails in the local stack.
+pub const RESIZED_BUCKET: &str = "fitbox-resized";
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// HTTP port for the web app and the API on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 8080, env = "FITBOX_PORT")]
+    port: u16,
+    /// Port of the embedded S3 server on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 9000, env = "FITBOX_S3_PORT")]
+    s3_port: u16,
+    /// Directory for the buckets; survives restarts.
+    #[arg(long, default_value = "./fitbox-data", env = "FITBOX_DATA")]
+    data: PathBuf,
+    /// The built web app (`trunk build --release` writes `dist/`).
+    #[arg(long, default_value = "./dist", env = "FITBOX_DIST")]
+    dist: PathBuf,
+    /// Resize workers (default: number of CPUs).
+    #[arg(long, env = "FITBOX_WORKERS")]
+    workers: Option<usize>,
+    /// Resize jobs that may wait in the queue before uploads are slowed down.
+    #[arg(long, default_value_t = 256)]
+    queue: usize,
+    /// Rescan `uploads/` for unfinished work this often (seconds).
+    #[arg(long, default_value_t = 30)]
+    sweep_secs: u64,
+    /// The box to fit into, WIDTHxHEIGHT.
+    #[arg(long = "box", default_value = "400x400", value_parser = parse_box, env = "FITBOX_BOX")]
+    box_size: (u32, u32),
+    /// Enlarge images smaller than the box.
+    #[arg(long, env = "FITBOX_ENLARGE")]
+    enlarge: bool,
+    /// JPEG quality, 1-100.
+    #[arg(long, default_value_t = fitbox_core::DEFAULT_QUALITY, env = "FITBOX_QUALITY",
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// Largest upload in bytes.
+    #[arg(long, default_value_t = fitbox_core::Limits::default().max_bytes, env = "FITBOX_MAX_BYTES")]
+    max_bytes: u64,
+    /// Most pixels an image may declare.
+    #[arg(long, default_value_t = fitbox_core::Limits::default().max_pixels, env = "FITBOX_MAX_PIXELS")]
+    max_pixels: u64,
+    /// Lifetime of signed URLs in seconds.
+    #[arg(long, default_value_t = 300, env = "FITBOX_URL_TTL_SECS")]
+    url_ttl_secs: u64,
+}
+
+impl Args {
+    fn options(&self) -> fitbox_core::Options {
+        fitbox_core::Options {
+            box_width: self.box_size.0,
+            box_height: self.box_size.1,
+            enlarge: self.enlarge,
+            quality: self.quality,
+            limits: fitbox_core::Limits {
+                max_bytes: self.max_bytes,
+                max_pixels: self.max_pixels,
+                ..fitbox_core::Limits::default()
+            },
+        }
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let opts = args.options();
+    opts.validate()?;
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create the data directory {}", args.data.display()))?;
+    let data = args.data.canonicalize()?;
+    if !args.dist.join("index.html").is_file() {
+        tracing::warn!(
+            dist = %args.dist.display(),
+            "no web app at --dist (run `make run`, or `trunk build --release`); serving the API only"
+        );
+    }
+
+    // Bind the web port first: the S3 server's CORS origins name it.
+    let http = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let http_addr = http.local_addr()?;
+    let origins = vec![
+        format!("http://127.0.0.1:{}", http_addr.port()),
+        format!("http://localhost:{}", http_addr.port()),
+    ];
+
+    let mut s3_opts = fitbox_local_s3::Options::new(data.join("s3"));
+    s3_opts.port = args.s3_port;
+    s3_opts.cors_origins = origins.clone();
+    s3_opts.buckets = vec![UPLOAD_BUCKET.into(), RESIZED_BUCKET.into()];
+    let (s3, events) = LocalS3::start(s3_opts).await.with_context(|| {
+        format!(
+            "cannot start the embedded S3 server on port {}",
+            args.s3_port
+        )
+    })?;
+    let client = s3.client();
+
+    // The API: the same router the presign Lambda runs.
+    let mut api_cfg = fitbox_presign::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
+    api_cfg.options = opts;
+    api_cfg.url_ttl = Duration::from_secs(args.url_ttl_secs);
+    api_cfg.cors_origins = origins;
+    api_cfg.s3_endpoint = Some(s3.endpoint());
+    let api = fitbox_presign::router(fitbox_presign::AppState::new(
+        client.clone(),
+        Arc::new(api_cfg),
+    ));
+
+    // The resizer: the same library the resize Lambda runs.
+    let resize_cfg = Arc::new(resize_config(opts));
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pool = Pool::start(
+        client.clone(),
+        resize_cfg,
+        workers,
+        args.queue,
+        stop_rx.clone(),
+    );
+    let feeder = tokio::spawn(feed(events, pool.tx.clone(), stop_rx.clone()));
+    let sweeper = tokio::spawn(sweep_loop(
+        client.clone(),
+        pool.tx.clone(),
+        Duration::from_secs(args.sweep_secs.max(1)),
+        stop_rx.clone(),
+    ));
+
+    let app = with_site(api, &args.dist);
+
+    println!("fitbox listening on http://{http_addr}");
+    println!("fitbox s3 endpoint {}", s3.endpoint());
+    println!("fitbox data {}", data.display());
+    tracing::info!(%http_addr, s3 = %s3.endpoint(), workers, "fitbox serve started");
+
+    let mut stop_http = stop_rx.clone();
+    let server = axum::serve(http, app).with_graceful_shutdown(async move {
+        stopped(&mut stop_http).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    shutdown_signal().await;
+    eprintln!("fitbox: stopping; finishing resizes in flight");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    feeder.abort();
+    sweeper.abort();
+    pool.finish().await;
+    s3.shutdown().await;
+    eprintln!("fitbox: stopped");
+    Ok(())
+}
+
+fn resize_config(opts: fitbox_core::Options) -> fitbox_resize::Config {
+    let mut cfg = fitbox_resize::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
+    cfg.options = opts;
+    cfg
+}
+
+/// The API router, with the built web app (`dist`) answering every path outside `/api` (and
+/// `index.html` for client-side routes). Unknown `/api/...` paths keep the API's JSON 404.
+fn with_site(api: Router, dist: &std::path::Path) -> Router {
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    let site = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+    api.fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+        let site = site.clone();
+        async move {
+            let path = req.uri().path();
+            if path == "/api" || path.starts_with("/api/") {
+                let uri = axum::extract::OriginalUri(req.uri().clone());
+                let method = req.method().clone();
+                return Ok::<_, std::convert::Infallible>(
+                    fitbox_presign::handlers::not_found(method, uri)
+                        .await
+                        .into_response(),
+                );
+            }
+            Ok(site.oneshot(req).await.into_response())
+        }
+    }))
+}
+
+/// Resolves once `stop` says true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Object-created events of the embedded store -> resize queue (only `uploads/` of the upload
+/// bucket; the resizer's own writes land elsewhere, so it can never trigger itself).
+async fn feed(
+    mut events: mpsc::UnboundedReceiver<ObjectCreated>,
+    tx: mpsc::Sender<String>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let Some(ev) = ev else { return };
+                if ev.bucket == UPLOAD_BUCKET && keys::upload_name(&ev.key).is_some()
+                    && tx.send(ev.key).await.is_err() {
+                    return;
+                }
+            }
+            _ = stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// Every `every`, and once at start, queue whatever waits in `uploads/`.
+async fn sweep_loop(
+    s3: aws_sdk_s3::Client,
+    tx: mpsc::Sender<String>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match list_uploads(&s3).await {
+            Ok(keys) => {
+                if !keys.is_empty() {
+                    tracing::info!(count = keys.len(), "sweep: queueing unfinished uploads");
+                }
+                for key in keys {
+                    if tx.send(key).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "sweep: cannot list uploads/"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped(&mut stop) => return,
+        }
+    }
+}
+
+async fn list_uploads(s3: &aws_sdk_s3::Client) -> anyhow::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(UPLOAD_BUCKET)
+        .prefix(keys::UPLOAD_PREFIX)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for obj in page?.contents() {
+            if let Some(k) = obj.key() {
+                keys.push(k.to_owned());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// A fixed set of workers taking keys from one bounded queue. A key already queued or being
+/// processed is not queued twice (events and sweeps may both name it).
+struct Pool {
+    tx: mpsc::Sender<String>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Pool {
+    fn start(
+        s3: aws_sdk_s3::Client,
+        cfg: Arc<fitbox_resize::Config>,
+        workers: usize,
+        queue: usize,
+        stop: watch::Receiver<bool>,
+    ) -> Pool {
+        let (tx, rx) = mpsc::channel::<String>(queue.max(1));
+        let rx = Arc::new(Mutex::new(rx));
+        let busy = Arc::new(std::sync::Mutex::new(
+            std::collections::HashSet::<String>::new(),
+        ));
+        let handles = (0..workers)
+            .map(|_| {
+                let (s3, cfg, rx, busy, stop) = (
+                    s3.clone(),
+                    cfg.clone(),
+                    rx.clone(),
+                    busy.clone(),
+                    stop.clone(),
+                );
+                tokio::spawn(async move {
+                    loop {
+                        if *stop.borrow() {
+                            return;
+                        }
+                        let key = {
+                            let mut rx = rx.lock().await;
+                            let mut stop = stop.clone();
+                            tokio::select! {
+                                k = rx.recv() => match k { Some(k) => k, None => return },
+                                _ = stopped(&mut stop) => return,
+                            }
+                        };
+                        if !busy
+                            .lock()
+                            .map(|mut b| b.insert(key.clone()))
+                            .unwrap_or(false)
+                        {
+                            continue; // another worker has it right now
+                        }
+                        resize_with_retries(&s3, &cfg, &key).await;
+                        if let Ok(mut b) = busy.lock() {
+                            b.remove(&key);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Pool { tx, handles }
+    }
+
+    /// Stop taking jobs and wait for the ones in flight.
+    async fn finish(self) {
+        drop(self.tx);
+        for h in self.handles {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Run the resize library on one key; transient failures are retried a few times with backoff
+/// (like Lambda's async retries), then left in `uploads/` for the next sweep.
+async fn resize_with_retries(s3: &aws_sdk_s3::Client, cfg: &fitbox_resize::Config, key: &str) {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=4 {
+        match fitbox_resize::process_record(s3, cfg, UPLOAD_BUCKET, &fitbox_resize::encode_key(key))
+            .await
+        {
+            Ok(outcome) => {
+                tracing::debug!(key, ?outcome, "resize done");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(key, attempt, error = %e, "resize failed; will retry");
+                tokio::time::sleep(delay).await;
+                delay *= 3;
+            }
+        }
+    }
+    tracing::warn!(key, "resize still failing; leaving it for the next sweep");
+}
