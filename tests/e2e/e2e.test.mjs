@@ -201,6 +201,10 @@ async function galleryIds() {
 test('three photos: previews with the right sizes, upload progress, done with identical pixels, first in the gallery', async () => {
   const { context, page, requests, errors } = await openPage();
   try {
+    // A fresh server: the gallery says so.
+    await page.locator('section[aria-label="Gallery"] .state-empty').waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'empty.png') });
+
     await recordCardHistory(page);
     const dropAt = Date.now();
     await dropFiles(page, PHOTOS);
