@@ -37,21 +37,87 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
+        // Our children only: the watch's process group, plus (by pid) what it started in a
+        // session of its own, as long as those pids still name the same programs.
+        let id = self.child.id();
+        let family = descendants(id);
+        let alive = |pid: u32, comm: &str| {
+            processes()
+                .iter()
+                .any(|(p, _, c)| *p == pid && c.as_str() == comm)
+        };
         for signal in ["-TERM", "-KILL"] {
-            let _ = std::process::Command::new("kill")
-                .args([signal, "--", &group])
-                .stderr(Stdio::null())
-                .status();
+            let mut targets = vec![format!("-{id}")];
+            targets.extend(
+                family
+                    .iter()
+                    .filter(|(pid, comm)| alive(*pid, comm))
+                    .map(|(pid, _)| pid.to_string()),
+            );
+            for target in &targets {
+                let _ = std::process::Command::new("kill")
+                    .args([signal, "--", target])
+                    .stderr(Stdio::null())
+                    .status();
+            }
             let until = Instant::now() + Duration::from_secs(5);
             while Instant::now() < until {
-                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+                if exited && !family.iter().any(|(pid, comm)| alive(*pid, comm)) {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
     }
+}
+
+/// `(pid, ppid, comm)` of every process.
+fn processes() -> Vec<(u32, u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // pid (comm) state ppid ...
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_owned();
+            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid, comm))
+        })
+        .collect()
+}
+
+/// Every process descended from `root` (cargo lambda starts the function in a session of
+/// its own, so the process group alone does not reach it).
+fn descendants(root: u32) -> Vec<(u32, String)> {
+    let all = processes();
+    let mut found: Vec<(u32, String)> = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (pid, ppid, comm) in &all {
+            if *ppid == parent && !found.iter().any(|(p, _)| p == pid) {
+                found.push((*pid, comm.clone()));
+                frontier.push(*pid);
+            }
+        }
+    }
+    found
+}
+
+/// VmHWM (peak resident memory) of the `fitbox-resize` process started by the watch.
+/// Reported for sizing the Lambda's memory, not asserted.
+fn function_peak_rss_kib(watch: u32) -> Option<u64> {
+    let (pid, _) = descendants(watch)
+        .into_iter()
+        .find(|(_, comm)| comm == "fitbox-resize")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn free_port() -> u16 {
@@ -127,13 +193,14 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
     }
 
     let env = start().await;
-    let photo = read("photos/mde_canon_eos_1000d_orient6.jpg");
-    let key = "uploads/lambda ü+%.jpg";
+    // The photo with the highest peak memory (24 MP WebP: no shrink-on-load).
+    let photo = read("photos/libwebp_bryce_panorama.webp");
+    let key = "uploads/lambda ü+%.webp";
     env.upload(key, &photo, Some("IMG_0001.JPG")).await;
     let work = tempfile::tempdir().expect("tempdir");
     let event_file = work.path().join("event.json");
     // The key as S3 sends it in the event.
-    let event = s3_put_event(&[(UPLOAD_BUCKET, "uploads/lambda+%C3%BC%2B%25.jpg")]);
+    let event = s3_put_event(&[(UPLOAD_BUCKET, "uploads/lambda+%C3%BC%2B%25.webp")]);
     std::fs::write(&event_file, event.to_string()).expect("event file");
 
     let port = free_port();
@@ -179,7 +246,7 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
         watch.log()
     );
     let want = fitbox_core::thumbnail(&photo, &env.cfg.options).expect("core");
-    let thumb_key = keys::image_key(key, want.width, want.height, "jpg").expect("key");
+    let thumb_key = keys::image_key(key, want.width, want.height, want.format.ext()).expect("key");
     let thumb = env
         .get(RESIZED_BUCKET, &thumb_key)
         .await
@@ -194,6 +261,10 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
         env.get(UPLOAD_BUCKET, key).await.is_none(),
         "original deleted"
     );
+    match function_peak_rss_kib(watch.child.id()) {
+        Some(kib) => eprintln!("fitbox-resize peak RSS after the 24 MP WebP: {kib} KiB"),
+        None => eprintln!("fitbox-resize process not found for a peak-RSS reading"),
+    }
     // The binary logs JSON lines with the stage timings.
     let log = watch.log();
     let line = log
