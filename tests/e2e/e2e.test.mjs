@@ -380,6 +380,13 @@ test('drop-to-preview of the largest photos vs createImageBitmap (printed, not a
       const name = base(photo);
       const ours = [];
       const worker = [];
+      // Main-thread tasks of 50 ms or more while previews run (the page must not freeze).
+      await page.evaluate(() => {
+        window.__longTasks = [];
+        window.__longObserver?.disconnect();
+        window.__longObserver = new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration)));
+        window.__longObserver.observe({ type: 'longtask' });
+      });
       for (let i = 0; i < runs; i++) {
         const before = await card(page, name).count();
         await dropFiles(page, [photo]);
@@ -406,6 +413,7 @@ test('drop-to-preview of the largest photos vs createImageBitmap (printed, not a
         );
         await page.waitForTimeout(300);
       }
+      const longTasks = await page.evaluate(() => window.__longTasks);
       const bitmap = await page.evaluate(async ([file, type, w, h, runs]) => {
         const blob = await (await fetch('/__e2e_file__/' + encodeURIComponent(file))).blob();
         const f = new File([blob], file.split('/').pop(), { type });
@@ -426,6 +434,7 @@ test('drop-to-preview of the largest photos vs createImageBitmap (printed, not a
       }, [photo.file, photo.type, photo.width, photo.height, runs]);
       const fmt = (a) => a.map((x) => `${x.toFixed(0)} ms`).join(', ');
       log(`${name}: drop-to-preview with fitbox-core in the worker: ${fmt(ours)} (of which in the worker: ${fmt(worker)})`);
+      log(`${name}: main-thread tasks >= 50 ms during those ${runs} drops, uploads included: ${longTasks.length ? fmt(longTasks) : 'none'}`);
       log(`${name}: createImageBitmap(file, {resizeWidth ${photo.width}, resizeHeight ${photo.height}, resizeQuality "high"}) + draw: ${fmt(bitmap)}`);
     }
     await page.screenshot({ path: path.join(ARTIFACTS, 'timing.png') });
