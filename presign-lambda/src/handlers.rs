@@ -270,10 +270,13 @@ async fn finished(st: &AppState, id: &str) -> Result<Option<UploadState>, ApiErr
     }
     let rejected = format!("{}{id}", keys::REJECTED_PREFIX);
     if let Some(h) = head(st, &st.cfg.upload_bucket, &rejected).await? {
+        // The resizer always writes `reason-code`. Without it the copy is still being written
+        // (the local store, s3s-fs, writes an object's metadata just after its data): pending.
+        let Some(code) = h.meta(keys::meta::REASON_CODE) else {
+            return Ok(None);
+        };
         return Ok(Some(UploadState::Rejected {
-            code: h
-                .meta(keys::meta::REASON_CODE)
-                .unwrap_or_else(|| "rejected".into()),
+            code,
             reason: h
                 .meta(keys::meta::REASON)
                 .map(|r| keys::decode_filename(&r))

@@ -1,0 +1,53 @@
+# fitbox: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test setup build-web lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
+
+## Run the whole stack locally: web app + API + embedded S3 + resize workers on http://127.0.0.1:8080
+run: setup build-web
+	cargo build --release -p fitbox
+	./target/release/fitbox serve --dist dist
+
+## Every test (what CI runs): installs what it needs first.
+test: setup lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy
+	@echo "make test: all suites passed"
+
+setup:
+	scripts/setup.sh
+
+build-web:
+	trunk build --release
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Native unit, integration, corpus, API, S3, resize, serve and template tests.
+test-native:
+	cargo test --workspace
+
+# fitbox-core compiled to wasm32 in headless Chromium: pixel hashes equal the native ones.
+test-wasm:
+	scripts/test-wasm-core.sh
+
+# The web app's own logic (wasm-bindgen-test in headless Chromium).
+test-web:
+	scripts/test-web.sh
+
+# Browser end-to-end tests against a real `fitbox serve`.
+test-e2e:
+	cargo build -p fitbox
+	FITBOX_BIN=$(CURDIR)/target/debug/fitbox scripts/test-web.sh e2e
+
+# The aarch64 (Graviton) build gives the same pixels: cross-build, run under qemu.
+check-aarch64:
+	scripts/check-aarch64.sh
+
+# cfn-lint, SAM transform, checkov, cargo lambda build --arm64.
+check-deploy:
+	scripts/check-deploy.sh
+
+## Deploy to AWS (needs the AWS SAM CLI and credentials); see deploy/README.md.
+deploy:
+	deploy/deploy.sh
