@@ -152,7 +152,7 @@ mod tests {
                 prop_assert!(f.width == bw || f.height == bh);
                 // Ratio kept within rounding: the derived side is within 0.5 px (or clamped to 1).
                 let (sw, sh, w, h) = (sw as f64, sh as f64, f.width as f64, f.height as f64);
-                if f.width == bw as u32 {
+                if f.width == bw {
                     let exact = w * sh / sw;
                     prop_assert!((h - exact).abs() <= 0.5 + 1e-9 || h == 1.0);
                 } else {
