@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Run every cargo-fuzz target for SECONDS each (default 60), with the limits of a 512 MB Lambda:
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+# Corpora are seeded at run time from ../shared/testdata/edge (or $FITBOX_EDGE) plus the committed
+# regression inputs, into fuzz/corpus/<target> (not committed). A crash, OOM or timeout leaves
+# its input in fuzz/artifacts/<target>/ and makes this script fail; minimise it with
+#   cargo +nightly fuzz tmin <target> <artifact>
+# and commit it under core/tests/regressions/ with a test in core/tests/regressions.rs.
+# Needs the nightly toolchain and `cargo install cargo-fuzz --locked`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_EACH=${1:-60}
+shift || true
+TARGETS=("$@")
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(guard decode thumbnail api_json)
+EDGE=${FITBOX_EDGE:-$ROOT/../shared/testdata/edge}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+seed() {
+  local target=$1 dir=$ROOT/fuzz/corpus/$1
+  mkdir -p "$dir"
+  case $target in
+    api_json)
+      printf '%s' '{"filename":"cat.jpg","content_type":"image/jpeg","size":1234}' > "$dir/one.json"
+      printf '%s' '[{"filename":"a.png","content_type":"image/png","size":1},{"filename":"b","content_type":"image/gif","size":0}]' > "$dir/array.json"
+      printf '%s' '{"filename":"x","content_type":"image/webp","size":18446744073709551615,"extra":1}' > "$dir/unknown.json"
+      printf '%s' 'aW1hZ2VzLzAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YS9-' > "$dir/cursor.txt"
+      printf '%s' 'images/0123456789abcdef0123456789a/400x300.jpg' > "$dir/key.txt"
+      printf '%s' '0123456789abcdef0123456789a' > "$dir/id.txt"
+      printf '%s' 'C:\Users\me\日本 語%41%zz.jpg' > "$dir/name.txt"
+      ;;
+    thumbnail)
+      # Three option bytes (box width, box height, enlarge|quality) in front of the image.
+      if [ -d "$EDGE" ]; then
+        for f in "$EDGE"/*; do
+          [ "$(stat -c %s "$f")" -le 1048576 ] || continue
+          { printf '\x1f\x1f\x55'; cat "$f"; } > "$dir/$(basename "$f")"
+        done
+      fi
+      ;;
+    *)
+      if [ -d "$EDGE" ]; then
+        for f in "$EDGE"/*; do
+          [ "$(stat -c %s "$f")" -le 1048576 ] && cp -f "$f" "$dir/"
+        done
+      fi
+      ;;
+  esac
+  if [ "$target" != api_json ] && [ -d "$ROOT/core/tests/regressions" ]; then
+    for f in "$ROOT"/core/tests/regressions/*; do
+      [ -f "$f" ] || continue
+      if [ "$target" = thumbnail ]; then
+        { printf '\x1f\x1f\x55'; cat "$f"; } > "$dir/reg-$(basename "$f")"
+      else
+        cp -f "$f" "$dir/reg-$(basename "$f")"
+      fi
+    done
+  fi
+}
+
+status=0
+cd "$ROOT/fuzz"
+for t in "${TARGETS[@]}"; do
+  seed "$t"
+  echo "== fuzz $t for ${SECONDS_EACH}s"
+  log=$ROOT/fuzz/target/fuzz-$t.log
+  mkdir -p "$ROOT/fuzz/target" "$ROOT/fuzz/artifacts/$t"
+  rc=0
+  cargo +nightly fuzz run "$t" "corpus/$t" -- \
+    -rss_limit_mb=512 -malloc_limit_mb=512 -timeout=10 -max_len=1048576 \
+    -max_total_time="$SECONDS_EACH" -print_final_stats=1 >"$log" 2>&1 || rc=$?
+  grep -E '^#[0-9]+: *(INITED|DONE)|stat::number_of_executed_units|SUMMARY|Test unit written' "$log" || true
+  if [ "$rc" != 0 ]; then
+    tail -40 "$log"
+    echo "!! fuzz $t FAILED (exit $rc; log $log, input in fuzz/artifacts/$t/)"
+    status=1
+  fi
+done
+exit $status
