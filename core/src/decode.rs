@@ -274,7 +274,11 @@ fn decode_with_image(bytes: &[u8], format: Format, limits: &Limits) -> Result<De
     let cursor = Cursor::new(bytes);
     match format {
         Format::Png => {
-            let mut d = image::codecs::png::PngDecoder::new(cursor).map_err(err)?;
+            // Metadata (iCCP, text) is inflated while the header is read: bound it from the
+            // start, or a 1 KB iCCP chunk inflates to hundreds of MB (cli/tests/bounds.rs).
+            let mut header = image::Limits::default();
+            header.max_alloc = Some(METADATA_BYTES);
+            let mut d = image::codecs::png::PngDecoder::with_limits(cursor, header).map_err(err)?;
             d.set_limits(il).map_err(err)?;
             finish(d, format, limits)
         }
@@ -292,10 +296,56 @@ fn decode_with_image(bytes: &[u8], format: Format, limits: &Limits) -> Result<De
     }
 }
 
+/// What a PNG decoder may allocate for metadata and its own buffers while reading the header.
+const METADATA_BYTES: u64 = 64 << 20;
+
+/// Most memory one image may need to decode and resize: `max_pixels` of RGBA (400 MB at the
+/// default 100 MP), so the resize of any accepted image fits a 512 MB Lambda.
+fn memory_budget(limits: &Limits) -> u64 {
+    limits.max_pixels.saturating_mul(4)
+}
+
+/// Peak bytes held at once by [`finish`] and the resampler for `pixels` decoded as `ct`: the
+/// decoder's buffer plus its 8-bit copy; with alpha, RGBA plus either its RGB copy (opaque) or
+/// the resampler's premultiplied copy.
+fn peak_bytes(ct: ColorType, pixels: u64) -> u64 {
+    let decoded = pixels.saturating_mul(u64::from(ct.bytes_per_pixel()));
+    if ct.has_alpha() {
+        let to_rgba = if ct == ColorType::Rgba8 {
+            0
+        } else {
+            pixels.saturating_mul(4)
+        };
+        decoded
+            .saturating_add(to_rgba)
+            .max(pixels.saturating_mul(8))
+    } else {
+        let to_rgb = if ct == ColorType::Rgb8 {
+            0
+        } else {
+            pixels.saturating_mul(3)
+        };
+        decoded.saturating_add(to_rgb)
+    }
+}
+
 fn finish(mut d: impl ImageDecoder, format: Format, limits: &Limits) -> Result<Decoded, Error> {
     let err = |e| image_error(format, e);
     let (width, height) = d.dimensions();
     check_dimensions(width, height, limits)?;
+    let need = peak_bytes(d.color_type(), u64::from(width) * u64::from(height));
+    let budget = memory_budget(limits);
+    if need > budget {
+        return Err(Error::UnsupportedVariant {
+            format,
+            detail: format!(
+                "a {width}x{height} {:?} image needs about {} MB to decode and resize; the limit is {} MB",
+                d.color_type(),
+                need / 1_000_000,
+                budget / 1_000_000
+            ),
+        });
+    }
     let icc = d.icc_profile().map_err(err)?;
     // Read EXIF ourselves: some writers (Pillow among them) put an `Exif\0\0` prefix in WebP's
     // EXIF chunk, which the decoders' own orientation lookup does not expect.
