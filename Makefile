@@ -51,3 +51,7 @@ check-deploy:
 ## Deploy to AWS (needs the AWS SAM CLI and credentials); see deploy/README.md.
 deploy:
 	deploy/deploy.sh
+
+## fitbox vs vipsthumbnail / ImageMagick / Pillow on ../shared/testdata/photos; writes bench/RESULTS.md.
+bench:
+	scripts/bench.sh
