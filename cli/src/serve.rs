@@ -116,6 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     s3_opts.port = args.s3_port;
     s3_opts.cors_origins = origins.clone();
     s3_opts.buckets = vec![UPLOAD_BUCKET.into(), RESIZED_BUCKET.into()];
+    s3_opts.faults = test_faults_from_env()?;
     let (s3, events) = LocalS3::start(s3_opts).await.with_context(|| {
         format!(
             "cannot start the embedded S3 server on port {}",
@@ -180,6 +181,78 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     s3.shutdown().await;
     eprintln!("fitbox: stopped");
     Ok(())
+}
+
+/// Test-only fault injection for the embedded S3 (hidden; used by `cli/tests/faults.rs`):
+///
+/// * `FITBOX_FAULTS="get=0.15,put=0.1,copy=0.1,delete=0.1,head=0,list=0,seed=7"` fails that
+///   fraction of each operation with 500 InternalError (`kind=503` for SlowDown);
+/// * `FITBOX_FAULTS_UNTIL_SECS=N` turns every fault off N seconds after start.
+///
+/// Unset (the normal case): no faults. A malformed value is a start-up error.
+fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>> {
+    use fitbox_local_s3::{FaultKind, Faults, Op};
+    let Ok(spec) = std::env::var("FITBOX_FAULTS") else {
+        return Ok(None);
+    };
+    let mut rates = Vec::new();
+    let (mut seed, mut kind) = (0u64, FaultKind::InternalError);
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .with_context(|| format!("FITBOX_FAULTS: {part:?} is not NAME=VALUE"))?;
+        let op = match k {
+            "get" => Op::Get,
+            "put" => Op::Put,
+            "copy" => Op::Copy,
+            "delete" => Op::Delete,
+            "head" => Op::Head,
+            "list" => Op::List,
+            "seed" => {
+                seed = v
+                    .parse()
+                    .with_context(|| format!("FITBOX_FAULTS: seed {v:?}"))?;
+                continue;
+            }
+            "kind" => {
+                kind = match v {
+                    "500" => FaultKind::InternalError,
+                    "503" => FaultKind::SlowDown,
+                    _ => anyhow::bail!("FITBOX_FAULTS: kind must be 500 or 503, got {v:?}"),
+                };
+                continue;
+            }
+            _ => anyhow::bail!("FITBOX_FAULTS: unknown name {k:?}"),
+        };
+        let rate: f64 = v
+            .parse()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .with_context(|| format!("FITBOX_FAULTS: {k} must be a fraction 0..=1, got {v:?}"))?;
+        rates.push((op, rate));
+    }
+    let faults = Arc::new(Faults::new(seed));
+    for (op, rate) in rates {
+        faults.fail(op, rate, kind);
+    }
+    if let Ok(secs) = std::env::var("FITBOX_FAULTS_UNTIL_SECS") {
+        let secs: f64 = secs
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s < 1e9)
+            .with_context(|| format!("FITBOX_FAULTS_UNTIL_SECS: {secs:?}"))?;
+        let f = faults.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            f.clear();
+            eprintln!("fitbox: test faults off");
+        });
+    }
+    tracing::warn!(
+        ?faults,
+        "FITBOX_FAULTS: the embedded S3 fails calls on purpose"
+    );
+    Ok(Some(faults))
 }
 
 fn resize_config(opts: fitbox_core::Options) -> fitbox_resize::Config {

@@ -1,0 +1,430 @@
+//! `fitbox serve` while its embedded S3 fails calls on purpose (the hidden, test-only
+//! `FITBOX_FAULTS` option of `cli/src/serve.rs`): 200 real small images from
+//! `../shared/testdata/edge` are uploaded through the API (tickets, then a signed PUT retried on
+//! 5xx) and resized while 20 % of GetObject, PutObject (the uploads' signed PUTs included),
+//! CopyObject and DeleteObject calls answer 500 InternalError. Faults stop after [`FAULT_SECS`];
+//! the sweeps and retries must finish the rest. The injected faults are counted from the
+//! server's log (one `injected fault: Op bucket/key` line each) and every kind must occur.
+//!
+//! Checked:
+//! * every upload ends resized or rejected, exactly once: exactly one thumbnail key or one
+//!   `rejected/` object per id, never both, and the outcome is the one `fitbox_core::thumbnail`
+//!   gives for the same bytes (a failed GET never turns into a wrongful rejection);
+//! * no original is deleted before its thumbnail exists: while the test runs it repeatedly lists
+//!   `uploads/` and *then* the thumbnails; any uploaded id missing from the first listing must
+//!   be in the second;
+//! * nothing is left in `uploads/` at the end; all within [`DEADLINE`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use fitbox_core::api::{UploadRequest, UploadTicket};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
+const UPLOADS: usize = 200;
+const FAULT_SPEC: &str = "get=0.2,put=0.2,copy=0.2,delete=0.2,seed=7";
+/// Faults are on for this long after start.
+const FAULT_SECS: u64 = 45;
+const DEADLINE: Duration = Duration::from_secs(180);
+const UPLOAD_BUCKET: &str = "fitbox-uploads";
+const RESIZED_BUCKET: &str = "fitbox-resized";
+
+fn testdata() -> PathBuf {
+    let dir = std::env::var_os("FITBOX_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/testdata"
+            ))
+        });
+    assert!(
+        dir.join("MANIFEST.md").is_file(),
+        "test data not found at {}",
+        dir.display()
+    );
+    dir
+}
+
+struct Server {
+    child: Child,
+    api: String,
+    s3: String,
+    /// Injected faults per operation, from the server's log.
+    injected: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--s3-port",
+                "0",
+                "--sweep-secs",
+                "2",
+                "--workers",
+                "2",
+                "--data",
+            ])
+            .arg(data)
+            .arg("--dist")
+            .arg(data.join("no-dist"))
+            .env("RUST_LOG", "error,fitbox=off,fitbox_resize=off")
+            .env("FITBOX_FAULTS", FAULT_SPEC)
+            .env("FITBOX_FAULTS_UNTIL_SECS", FAULT_SECS.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start fitbox serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let injected = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+        let counts = injected.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("injected fault: ").nth(1) {
+                    let op = rest.split(' ').next().unwrap_or("?").to_owned();
+                    *counts.lock().unwrap().entry(op).or_default() += 1;
+                } else if !line.contains("s3s::service") {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (mut api, mut s3) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while api.is_none() || s3.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .expect("fitbox serve printed no URLs in 30 s");
+            if let Some(u) = line.strip_prefix("fitbox listening on ") {
+                api = Some(u.to_owned());
+            } else if let Some(u) = line.strip_prefix("fitbox s3 endpoint ") {
+                s3 = Some(u.to_owned());
+            }
+        }
+        Server {
+            child,
+            api: api.unwrap(),
+            s3: s3.unwrap(),
+            injected,
+        }
+    }
+
+    fn s3(&self) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.s3)
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(
+                "fitbox-local",
+                "fitbox-local-secret",
+                None,
+                None,
+                "test",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Listing is not faulted (only GET, PUT, COPY and DELETE are); retried anyway.
+async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    for _ in 0..20 {
+        let mut out = Vec::new();
+        let mut pages = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut ok = true;
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => out.extend(
+                    p.contents()
+                        .iter()
+                        .filter_map(|o| o.key().map(str::to_owned)),
+                ),
+                Err(_) => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot list {bucket}/{prefix}");
+}
+
+fn media_type(bytes: &[u8], path: &Path) -> &'static str {
+    match fitbox_core::guard::sniff(bytes) {
+        Ok(f) => f.media_type(),
+        Err(_) => match path.extension().and_then(|e| e.to_str()) {
+            Some("png") => "image/png",
+            Some("gif") => "image/gif",
+            Some("webp") => "image/webp",
+            _ => "image/jpeg",
+        },
+    }
+}
+
+/// Ticket + signed PUT, each retried on 5xx and connection errors.
+async fn upload(
+    http: &reqwest::Client,
+    api: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    media: &str,
+) -> String {
+    let req = UploadRequest {
+        filename: name.into(),
+        content_type: media.into(),
+        size: bytes.len() as u64,
+    };
+    for attempt in 0..40 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(50 * attempt.min(10))).await;
+        }
+        let resp = match http
+            .post(format!("{api}/api/uploads"))
+            .json(&req)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        if resp.status().is_server_error() {
+            continue;
+        }
+        assert_eq!(resp.status(), 201, "{name}: {}", resp.text().await.unwrap());
+        let t: UploadTicket = resp.json().await.unwrap();
+        for put_attempt in 0..40u64 {
+            if put_attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 * put_attempt.min(10))).await;
+            }
+            let mut put = http.put(&t.url).body(bytes.clone());
+            for (k, v) in &t.headers {
+                put = put.header(k, v);
+            }
+            match put.send().await {
+                Ok(r) if r.status().is_success() => return t.id,
+                Ok(r) if r.status().is_server_error() => continue,
+                Ok(r) => panic!("{name}: PUT {}: {}", r.status(), r.text().await.unwrap()),
+                Err(_) => continue,
+            }
+        }
+        panic!("{name}: PUT kept failing");
+    }
+    panic!("{name}: POST /api/uploads kept failing");
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Ids whose PUT succeeded.
+    uploaded: BTreeSet<String>,
+}
+
+/// Ids (thumbnails and rejections) present right now: `images/{id}/...` and `rejected/{id}`.
+async fn finished(s3: &aws_sdk_s3::Client) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
+    let mut thumbs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for k in keys(s3, RESIZED_BUCKET, "images/").await {
+        let p = fitbox_core::keys::parse_image_key(&k).expect("thumbnail key");
+        thumbs.entry(p.name.to_owned()).or_default().push(k.clone());
+    }
+    let rejected = keys(s3, UPLOAD_BUCKET, "rejected/")
+        .await
+        .into_iter()
+        .map(|k| k.trim_start_matches("rejected/").to_owned())
+        .collect();
+    (thumbs, rejected)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_survive_s3_faults_and_nothing_is_lost() {
+    let started = Instant::now();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(testdata().join("edge"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() <= 400_000)
+                .unwrap_or(false)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    // What the pipeline says about each file, without any S3 in the way.
+    let opts = fitbox_core::Options::default();
+    let expected: HashMap<PathBuf, bool> = files
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            (p.clone(), fitbox_core::thumbnail(&bytes, &opts).is_ok())
+        })
+        .collect();
+
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let s3 = server.s3();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Watcher: list uploads/ first, then the outcomes; an uploaded id gone from uploads/ must
+    // already have its outcome.
+    let watcher = {
+        let (s3, seen, stop) = (s3.clone(), seen.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut rounds = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let uploaded = seen.lock().unwrap().uploaded.clone();
+                let waiting: BTreeSet<String> = keys(&s3, UPLOAD_BUCKET, "uploads/")
+                    .await
+                    .into_iter()
+                    .map(|k| k.trim_start_matches("uploads/").to_owned())
+                    .collect();
+                let (thumbs, rejected) = finished(&s3).await;
+                for id in uploaded.difference(&waiting) {
+                    assert!(
+                        thumbs.contains_key(id) || rejected.contains(id),
+                        "original of {id} is gone but it has neither a thumbnail nor a rejected copy"
+                    );
+                }
+                rounds += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            rounds
+        })
+    };
+
+    // 200 uploads, 8 at a time.
+    let jobs: Vec<(usize, PathBuf)> = (0..UPLOADS)
+        .map(|i| (i, files[i % files.len()].clone()))
+        .collect();
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    for chunk in jobs.chunks(8) {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, path) in chunk.iter().cloned() {
+            let (http, api, seen) = (http.clone(), server.api.clone(), seen.clone());
+            set.spawn(async move {
+                let bytes = std::fs::read(&path).unwrap();
+                let media = media_type(&bytes, &path);
+                let name = format!("{i}-{}", path.file_name().unwrap().to_string_lossy());
+                let id = upload(&http, &api, &name, bytes, media).await;
+                seen.lock().unwrap().uploaded.insert(id.clone());
+                (id, path)
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            ids.push(r.unwrap());
+        }
+    }
+    let uploaded_in = started.elapsed();
+    assert_eq!(ids.len(), UPLOADS);
+    assert_eq!(
+        ids.iter().map(|(id, _)| id).collect::<BTreeSet<_>>().len(),
+        UPLOADS,
+        "ids are unique"
+    );
+
+    // Wait for every id to be finished and uploads/ to be empty.
+    loop {
+        let waiting = keys(&s3, UPLOAD_BUCKET, "uploads/").await;
+        let (thumbs, rejected) = finished(&s3).await;
+        let done = ids
+            .iter()
+            .filter(|(id, _)| thumbs.contains_key(id) || rejected.contains(id))
+            .count();
+        if waiting.is_empty() && done == UPLOADS {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "after {:?}: {} of {UPLOADS} finished, {} still in uploads/ ({:?}...)",
+            started.elapsed(),
+            done,
+            waiting.len(),
+            waiting.iter().take(3).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let rounds = watcher
+        .await
+        .expect("watcher found an original deleted too early");
+
+    let (thumbs, rejected) = finished(&s3).await;
+    let (mut resized, mut refused) = (0, 0);
+    for (id, path) in &ids {
+        let t = thumbs.get(id).map_or(0, Vec::len);
+        let r = usize::from(rejected.contains(id));
+        assert_eq!(
+            t + r,
+            1,
+            "{id} ({}): {t} thumbnails, {r} rejections",
+            path.display()
+        );
+        assert_eq!(
+            t == 1,
+            expected[path],
+            "{id} ({}): resized={} but the pipeline says ok={}",
+            path.display(),
+            t == 1,
+            expected[path]
+        );
+        if t == 1 {
+            resized += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    let strays: Vec<_> = thumbs
+        .keys()
+        .filter(|k| !ids.iter().any(|(id, _)| id == *k))
+        .collect();
+    assert!(strays.is_empty(), "thumbnails of unknown ids: {strays:?}");
+    assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
+    let injected = server.injected.lock().unwrap().clone();
+    eprintln!(
+        "faults {FAULT_SPEC} for {FAULT_SECS}s: {UPLOADS} uploads in {uploaded_in:?}, all finished in {:?}: \
+         {resized} resized, {refused} rejected, {rounds} watcher rounds; injected {injected:?}",
+        started.elapsed()
+    );
+    for op in ["Get", "Put", "Copy", "Delete"] {
+        assert!(
+            injected.get(op).copied().unwrap_or(0) > 0,
+            "no {op} fault was injected: {injected:?}"
+        );
+    }
+    assert!(started.elapsed() < DEADLINE);
+}
