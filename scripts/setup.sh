@@ -4,7 +4,7 @@
 #
 #   rust targets  wasm32-unknown-unknown (browser), aarch64-unknown-linux-gnu (Lambda on Graviton)
 #   Debian        chromium + chromium-driver (browser tests), qemu-user + gcc-aarch64-linux-gnu
-#                 (aarch64 pixel check), libvips-tools (reference values, benchmarks)
+#                 (aarch64 pixel check), curl + jq (the README curl test)
 #   web tools     trunk, wasm-bindgen-cli (= Cargo.lock), binaryen 132, playwright-core
 #                 (scripts/setup-web.sh)
 # Deploy checks install their own Python tools (scripts/check-deploy.sh).
@@ -21,7 +21,7 @@ for t in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
 done
 
 need=()
-for p in chromium chromium-driver qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libvips-tools; do
+for p in chromium chromium-driver qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross curl jq; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
