@@ -7,6 +7,7 @@
 #                 (aarch64 pixel check), curl + jq (the README curl test)
 #   web tools     trunk, wasm-bindgen-cli (= Cargo.lock), binaryen 132, playwright-core
 #                 (scripts/setup-web.sh)
+#   PyPI          cargo-lambda (the Lambda emulator test)
 # Deploy checks install their own Python tools (scripts/check-deploy.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +36,14 @@ if [ ${#need[@]} -gt 0 ]; then
     say "apt-get failed (dpkg lock busy?); retrying in 10 s"
     sleep 10
   done
+fi
+
+# cargo-lambda (PyPI; the resize Lambda's `cargo lambda watch` test): same pin as check-deploy.sh.
+if ! cargo lambda --version >/dev/null 2>&1; then
+  say "installing cargo-lambda from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  cargo lambda --version >/dev/null
 fi
 
 "$ROOT/scripts/setup-web.sh"
