@@ -55,3 +55,13 @@ deploy:
 ## fitbox vs vipsthumbnail / ImageMagick / Pillow on ../shared/testdata/photos; writes bench/RESULTS.md.
 bench:
 	scripts/bench.sh
+
+.PHONY: fuzz fuzz-smoke
+## Fuzz every cargo-fuzz target (guard, decode, thumbnail, api_json) for FUZZ_SECS each (default
+## 300) with a 512 MB / 10 s per-input limit; crashes land in fuzz/artifacts/. Nightly + cargo-fuzz.
+fuzz:
+	scripts/fuzz.sh $(or $(FUZZ_SECS),300)
+
+# CI: each fuzz target for 20 s (about 2 minutes with the build cached).
+fuzz-smoke:
+	scripts/fuzz.sh 20
