@@ -1,6 +1,8 @@
 //! Decoding: bytes to 8-bit pixels, plus what the later steps need (ICC profile, EXIF
 //! orientation). JPEG goes straight to zune-jpeg (strict mode, so truncated data is an error, not
-//! a half-grey photo); PNG, WebP and GIF go through the `image` crate's decoders. Animated GIF,
+//! a half-grey photo), except that a JPEG shrunk at least 4x is decoded at 1/2, 1/4 or 1/8 DCT
+//! scale by jpeg-decoder (shrink-on-load; zune-jpeg still reads its headers, ICC and EXIF);
+//! PNG, WebP and GIF go through the `image` crate's decoders. Animated GIF,
 //! WebP and APNG: the first frame (documented policy).
 
 use std::io::Cursor;
@@ -36,8 +38,12 @@ impl Layout {
 
 /// Pixels as decoded, in stored (not yet EXIF-oriented) orientation.
 pub(crate) struct Decoded {
+    /// Size of `data`: the stored size, or less after JPEG shrink-on-load.
     pub width: u32,
     pub height: u32,
+    /// The image's stored size (what the headers say and what the box is fitted to).
+    pub source_width: u32,
+    pub source_height: u32,
     pub layout: Layout,
     pub data: Vec<u8>,
     pub icc: Option<Vec<u8>>,
@@ -45,9 +51,22 @@ pub(crate) struct Decoded {
     pub orientation: u8,
 }
 
-pub(crate) fn decode(bytes: &[u8], probe: &Probe, limits: &Limits) -> Result<Decoded, Error> {
+/// The box the decoded image will be fitted into; lets JPEG decode at a reduced DCT scale.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target {
+    pub box_width: u32,
+    pub box_height: u32,
+    pub enlarge: bool,
+}
+
+pub(crate) fn decode(
+    bytes: &[u8],
+    probe: &Probe,
+    limits: &Limits,
+    target: Option<Target>,
+) -> Result<Decoded, Error> {
     let decoded = match probe.format {
-        Format::Jpeg => decode_jpeg(bytes, limits)?,
+        Format::Jpeg => decode_jpeg(bytes, limits, target)?,
         Format::Png | Format::Webp | Format::Gif => decode_with_image(bytes, probe.format, limits)?,
     };
     // The decoder's own idea of the size must also pass the guard (headers can disagree).
@@ -104,7 +123,7 @@ fn jpeg_error(e: DecodeErrors) -> Error {
     }
 }
 
-fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
+fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<Decoded, Error> {
     let base = DecoderOptions::default()
         .set_strict_mode(true)
         .set_max_width(limits.max_side as usize)
@@ -138,11 +157,31 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
         return Ok(Decoded {
             width,
             height,
+            source_width: width,
+            source_height: height,
             layout: Layout::Cmyk,
             data,
             icc,
             orientation,
         });
+    }
+
+    // Shrink-on-load: YCbCr, RGB and grey JPEGs that will be shrunk at least 4x are decoded at
+    // 1/2, 1/4 or 1/8 scale (see `dct_scale`). CMYK/YCCK stays on the full-size path below.
+    let needed = target.map(|t| needed_size(width, height, orientation, t));
+    if let (false, Some((need_w, need_h))) = (four, needed) {
+        if let Some((data, w, h)) = decode_jpeg_scaled(bytes, width, height, need_w, need_h)? {
+            return Ok(Decoded {
+                width: w,
+                height: h,
+                source_width: width,
+                source_height: height,
+                layout: Layout::Rgb,
+                data,
+                icc: icc.filter(|p| !is_cmyk_profile(p)),
+                orientation,
+            });
+        }
     }
 
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
@@ -155,6 +194,8 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
     Ok(Decoded {
         width,
         height,
+        source_width: width,
+        source_height: height,
         layout: Layout::Rgb,
         data,
         // A CMYK profile cannot describe RGB data, and a profile for the wrong colour space is
@@ -162,6 +203,98 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
         icc: icc.filter(|p| !four && !is_cmyk_profile(p)),
         orientation,
     })
+}
+
+/// The smallest decoded size (stored orientation) that still leaves the resampler a reduction
+/// of at least 2x to the fitted size: DCT scaling alone is close to a box filter, so, as
+/// libvips does, a real Lanczos2 reduction of at least 2x (its 4-tap support then spans at least
+/// 8 decoded pixels per output pixel) does the final step and sets the quality.
+fn needed_size(width: u32, height: u32, orientation: u8, t: Target) -> (u32, u32) {
+    let (shown_w, shown_h) = crate::orient::displayed(width, height, orientation);
+    let f = crate::fit::fit(shown_w, shown_h, t.box_width, t.box_height, t.enlarge);
+    let (rw, rh) = crate::orient::displayed(f.width, f.height, orientation);
+    (rw.saturating_mul(2), rh.saturating_mul(2))
+}
+
+/// The largest DCT reduction (scale 1/8, 1/4 or 1/2) whose output is at least `need` on both
+/// sides; `None` when only the full size is. Output sides round up, as in libjpeg.
+pub(crate) fn dct_scale(width: u32, height: u32, need_w: u32, need_h: u32) -> Option<(u32, u32)> {
+    [1u32, 2, 4].into_iter().find_map(|num| {
+        let (w, h) = (
+            (width as u64 * num as u64).div_ceil(8) as u32,
+            (height as u64 * num as u64).div_ceil(8) as u32,
+        );
+        (w >= need_w && h >= need_h).then_some((w, h))
+    })
+}
+
+/// Decode at a reduced DCT scale with jpeg-decoder (built `platform_independent`, so its scaled
+/// IDCT and colour conversion are the same integer code on x86_64, aarch64 and wasm32; see
+/// determinism.md). `Ok(None)` when no reduction applies and the caller decodes at full size.
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    width: u32,
+    height: u32,
+    need_w: u32,
+    need_h: u32,
+) -> Result<Option<(Vec<u8>, u32, u32)>, Error> {
+    use jpeg_decoder::PixelFormat;
+    let Some((sw, sh)) = dct_scale(width, height, need_w, need_h) else {
+        return Ok(None);
+    };
+    let (Ok(rw), Ok(rh)) = (u16::try_from(sw), u16::try_from(sh)) else {
+        return Ok(None);
+    };
+    let mut dec = jpeg_decoder::Decoder::new(bytes);
+    dec.read_info().map_err(jd_error)?;
+    let Some(info) = dec.info() else {
+        return Ok(None);
+    };
+    if (info.width as u32, info.height as u32) != (width, height)
+        || !matches!(info.pixel_format, PixelFormat::RGB24 | PixelFormat::L8)
+    {
+        return Ok(None);
+    }
+    let (ow, oh) = dec.scale(rw, rh).map_err(jd_error)?;
+    if (ow as u32, oh as u32) != (sw, sh) {
+        return Ok(None);
+    }
+    let data = dec.decode().map_err(jd_error)?;
+    let data = match info.pixel_format {
+        PixelFormat::L8 => data.iter().flat_map(|&v| [v, v, v]).collect(),
+        _ => data,
+    };
+    Ok(Some((data, sw, sh)))
+}
+
+fn jd_error(e: jpeg_decoder::Error) -> Error {
+    use jpeg_decoder::Error as E;
+    let format = Format::Jpeg;
+    match e {
+        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Truncated {
+            format,
+            detail: io.to_string(),
+        },
+        E::Unsupported(u) => Error::UnsupportedVariant {
+            format,
+            detail: format!("{u:?}"),
+        },
+        other => {
+            let msg = other.to_string();
+            let lower = msg.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of") || lower.contains("premature") {
+                Error::Truncated {
+                    format,
+                    detail: msg,
+                }
+            } else {
+                Error::Corrupt {
+                    format,
+                    detail: msg,
+                }
+            }
+        }
+    }
 }
 
 /// EXIF orientation 1..=8 from an EXIF block (TIFF header first, or with an `Exif\0\0` prefix);
@@ -375,6 +508,8 @@ fn finish(mut d: impl ImageDecoder, format: Format, limits: &Limits) -> Result<D
     Ok(Decoded {
         width,
         height,
+        source_width: width,
+        source_height: height,
         layout,
         data,
         icc,

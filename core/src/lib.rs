@@ -247,14 +247,20 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<guard::Probe, Error> {
 pub fn preview(bytes: &[u8], opts: &Options) -> Result<Preview, Error> {
     opts.validate()?;
     let probe = guard::probe(bytes, &opts.limits)?;
-    let d = decode::decode(bytes, &probe, &opts.limits)?;
+    let target = decode::Target {
+        box_width: opts.box_width,
+        box_height: opts.box_height,
+        enlarge: opts.enlarge,
+    };
+    let d = decode::decode(bytes, &probe, &opts.limits, Some(target))?;
     let source = SourceInfo {
         format: probe.format,
-        width: d.width,
-        height: d.height,
+        width: d.source_width,
+        height: d.source_height,
         orientation: d.orientation,
     };
-    let (shown_w, shown_h) = orient::displayed(d.width, d.height, d.orientation);
+    // Fit the stored size; `d` may hold fewer pixels (JPEG shrink-on-load).
+    let (shown_w, shown_h) = orient::displayed(d.source_width, d.source_height, d.orientation);
     let f = fit::fit(
         shown_w,
         shown_h,
