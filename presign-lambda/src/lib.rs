@@ -223,6 +223,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_timeout))
         .with_state(state);
     match cors {
         Some(cors) => app.layer(cors),
@@ -246,6 +247,22 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_headers([header::CONTENT_TYPE])
             .max_age(Duration::from_secs(600)),
     )
+}
+
+/// Longest time one request may take, reading its body included: a client that sends its
+/// body byte by byte (slow loris) gets `408 request_timeout` instead of holding a task and a
+/// connection for ever. (Slow *headers* are the HTTP server's business: API Gateway in AWS.)
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn request_timeout(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => error::json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request was not received and answered in time",
+        ),
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
