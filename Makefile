@@ -10,7 +10,7 @@ run: setup build-web
 	./target/release/fitbox serve --dist dist
 
 ## Every test (what CI runs): installs what it needs first.
-test: setup lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy
+test: setup lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy fuzz-smoke
 	@echo "make test: all suites passed"
 
 setup:
