@@ -135,6 +135,12 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
         .ok_or_else(|| Error::Internal("JPEG headers decoded without info".into()))?;
     let (width, height) = (info.width as u32, info.height as u32);
     check_dimensions(width, height, limits)?;
+    if let Scan::TooShort(n) = scan_state(bytes, width, height) {
+        return Err(Error::Truncated {
+            format: Format::Jpeg,
+            detail: format!("{n} bytes of scan data cannot hold a {width}x{height} image"),
+        });
+    }
     let input = header.input_colorspace().unwrap_or(ColorSpace::YCbCr);
     let icc = header.icc_profile();
     let orientation = exif_orientation(header.exif().map(|e| e.as_slice()));
@@ -242,6 +248,12 @@ fn decode_jpeg_scaled(
     let Some((sw, sh)) = dct_scale(width, height, need_w, need_h) else {
         return Ok(None);
     };
+    // jpeg-decoder pads missing entropy-coded data instead of failing. Only structurally
+    // complete files take this path (see `scan_is_complete`); anything else goes to zune-jpeg's
+    // strict full-size decode, which refuses truncated data.
+    if scan_state(bytes, width, height) != Scan::Complete {
+        return Ok(None);
+    }
     let (Ok(rw), Ok(rh)) = (u16::try_from(sw), u16::try_from(sh)) else {
         return Ok(None);
     };
@@ -265,6 +277,52 @@ fn decode_jpeg_scaled(
         _ => data,
     };
     Ok(Some((data, sw, sh)))
+}
+
+/// What the entropy-coded data of a JPEG looks like, judged without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// An EOI marker follows the first scan, with at least one bit per 8x8 luma block.
+    Complete,
+    /// No EOI after the first scan: cut off (zune-jpeg's strict decode tells for sure).
+    NoEnd,
+    /// An EOI, but fewer bits than blocks: no JPEG can code that, the data was cut.
+    TooShort(u64),
+}
+
+/// Judge the scan data: every 8x8 block costs at least one bit of Huffman code in any JPEG,
+/// baseline or progressive. Markers before the first scan are walked segment by segment (an
+/// EXIF thumbnail inside APP1 has its own SOS/EOI, which must not count); inside entropy-coded
+/// data a literal FF is always stuffed as FF 00, so FF D9 there is a real marker.
+fn scan_state(bytes: &[u8], width: u32, height: u32) -> Scan {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return Scan::NoEnd;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if marker == 0xDA {
+            let Some(rest) = bytes.get(i + 2 + len..) else {
+                return Scan::NoEnd;
+            };
+            let Some(end) = rest.windows(2).rposition(|w| w == [0xFF, 0xD9]) else {
+                return Scan::NoEnd;
+            };
+            let blocks = (width as u64).div_ceil(8) * (height as u64).div_ceil(8);
+            return if end as u64 * 8 >= blocks {
+                Scan::Complete
+            } else {
+                Scan::TooShort(end as u64)
+            };
+        }
+        i += 2 + len;
+    }
+    Scan::NoEnd
 }
 
 fn jd_error(e: jpeg_decoder::Error) -> Error {

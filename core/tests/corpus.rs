@@ -468,3 +468,56 @@ fn pixel_hashes_match_the_golden_file() {
     }
     assert_eq!(fresh.lines().count(), golden.lines().count());
 }
+
+/// Truncation is refused on every JPEG path, including shrink-on-load (whose decoder would pad
+/// missing data with grey): cut a photo inside its last scan, in the middle, and just before the
+/// end.
+#[test]
+fn truncated_jpegs_are_refused_on_every_path() {
+    for file in [
+        "edge/Landscape_1.jpg",
+        "photos/mde_canon_eos_5d_mark_iii.jpg",
+        "edge/imagers_progressive_3.jpg",
+    ] {
+        let bytes = read(file);
+        let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+        for cut in [
+            last_sos + 20,
+            last_sos + 40,
+            bytes.len() / 2,
+            bytes.len() - 10,
+        ] {
+            let e = preview(&bytes[..cut], &Options::default())
+                .err()
+                .unwrap_or_else(|| panic!("{file} cut at {cut} of {} was accepted", bytes.len()));
+            assert_eq!(e.code(), "truncated", "{file} cut at {cut}: {e}");
+        }
+    }
+}
+
+/// A JPEG whose header declares 8000x8000 but whose scan is 4 bytes and an end-of-image
+/// marker: decoders pad such data with grey. Refused as truncated, not stored as a grey photo.
+#[test]
+fn early_end_of_image_is_refused() {
+    let src = read("edge/pillow_orientation_rectangle.jpg");
+    let mut out = src[..2].to_vec();
+    let mut i = 2;
+    while i + 4 <= src.len() {
+        let marker = src[i + 1];
+        let len = u16::from_be_bytes([src[i + 2], src[i + 3]]) as usize;
+        let mut seg = src[i..i + 2 + len].to_vec();
+        if marker == 0xC0 {
+            seg[5..7].copy_from_slice(&8000u16.to_be_bytes());
+            seg[7..9].copy_from_slice(&8000u16.to_be_bytes());
+        }
+        out.extend_from_slice(&seg);
+        if marker == 0xDA {
+            out.extend_from_slice(&[0x12, 0x34, 0x56, 0x78, 0xFF, 0xD9]);
+            break;
+        }
+        i += 2 + len;
+    }
+    let e = preview(&out, &Options::default()).unwrap_err();
+    assert_eq!(e.code(), "truncated", "{e}");
+    assert!(e.to_string().contains("8000x8000"), "{e}");
+}
