@@ -294,8 +294,11 @@ async fn a_slow_body_gets_408_within_the_request_timeout() {
 
 /// Requests in flight at once: well under the listen backlog (tokio's `bind` uses 1024). With
 /// 1000 new connections at once some were reset by the kernel before being accepted.
-const CONCURRENT: usize = 400;
-const ROUNDS: usize = 10;
+// 200 at a time: at 400+ the kernel's listen backlog on a loaded 2-core CI machine resets a
+// few connections before the server ever sees them (seen in CI-like runs), which says nothing
+// about the server.
+const CONCURRENT: usize = 200;
+const ROUNDS: usize = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_requests_are_served_and_memory_stays_bounded() {
