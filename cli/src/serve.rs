@@ -165,11 +165,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!("fitbox data {}", data.display());
     tracing::info!(%http_addr, s3 = %s3.endpoint(), workers, "fitbox serve started");
 
-    let mut stop_http = stop_rx.clone();
-    let server = axum::serve(http, app).with_graceful_shutdown(async move {
-        stopped(&mut stop_http).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(serve_http(http, app, stop_rx.clone()));
 
     shutdown_signal().await;
     eprintln!("fitbox: stopping; finishing resizes in flight");
@@ -283,6 +279,59 @@ fn with_site(api: Router, dist: &std::path::Path) -> Router {
             Ok(site.oneshot(req).await.into_response())
         }
     }))
+}
+
+/// How long a client may take to send a request's headers before its connection is closed
+/// (a slow-header client must not hold a connection for ever). Bodies are bounded by the API
+/// router's own request timeout.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serve `app` on `listener` (HTTP/1 and HTTP/2) until `stop`, then let requests in flight finish
+/// (up to 30 s). Unlike `axum::serve`, hyper's connection builder lets us bound header reads.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let service = TowerToHyperService::new(app);
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((sock, _)) => {
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(sock), service.clone()).into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after 30 s; stopping anyway");
+    }
 }
 
 /// Resolves once `stop` says true (or its sender is gone).
