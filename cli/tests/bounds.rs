@@ -412,8 +412,8 @@ fn jpegs_declaring_huge_sizes_over_tiny_data_are_bounded() {
         );
         assert_eq!(r.code, Some(2), "{r:?}");
     }
-    // Inside the limits: bounded either way (today the decoder pads the missing scan data and
-    // a thumbnail comes out; see issue 9's note).
+    // Inside the limits: bounded either way (core now refuses these as truncated: too few scan
+    // bytes for the declared size; `core/tests/corpus.rs` asserts the refusal itself).
     for (w, h) in [(10_000, 10_000), (32_000, 3_000)] {
         let p = write(tmp.path(), "big.jpg", &jpeg_declaring(w, h));
         check(
