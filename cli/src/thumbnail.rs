@@ -31,20 +31,14 @@ pub struct Args {
 
 /// Parse `WIDTHxHEIGHT` (or one number for a square box).
 pub fn parse_box(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once(['x', 'X']).unwrap_or((s, s));
-    let side = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=Options::MAX_BOX).contains(n))
-            .ok_or_else(|| {
-                format!(
-                    "box must be WIDTHxHEIGHT with sides 1..={}, got {s:?}",
-                    Options::MAX_BOX
-                )
-            })
-    };
-    Ok((side(w)?, side(h)?))
+    fitbox_core::settings::parse_box(s)
+        .filter(|(w, h)| (1..=Options::MAX_BOX).contains(w) && (1..=Options::MAX_BOX).contains(h))
+        .ok_or_else(|| {
+            format!(
+                "box must be WIDTHxHEIGHT with sides 1..={}, got {s:?}",
+                Options::MAX_BOX
+            )
+        })
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -27,6 +27,7 @@ pub mod guard;
 pub mod keys;
 pub mod orient;
 mod resize;
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -78,34 +78,12 @@ impl Config {
             required("FITBOX_UPLOAD_BUCKET")?,
             required("FITBOX_RESIZED_BUCKET")?,
         );
-        if let Some(v) = var("FITBOX_BOX") {
-            let (w, h) = parse_box(&v)
-                .ok_or_else(|| invalid("FITBOX_BOX", &v, "expected WIDTHxHEIGHT or one number"))?;
-            cfg.options.box_width = w;
-            cfg.options.box_height = h;
-        }
-        if let Some(v) = var("FITBOX_ENLARGE") {
-            cfg.options.enlarge = match v.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => return Err(invalid("FITBOX_ENLARGE", &v, "expected true or false")),
-            };
-        }
-        if let Some(v) = var("FITBOX_QUALITY") {
-            cfg.options.quality = v
-                .parse()
-                .map_err(|_| invalid("FITBOX_QUALITY", &v, "expected 1..=100"))?;
-        }
-        if let Some(v) = var("FITBOX_MAX_BYTES") {
-            cfg.options.limits.max_bytes = v
-                .parse()
-                .map_err(|_| invalid("FITBOX_MAX_BYTES", &v, "expected a byte count"))?;
-        }
-        if let Some(v) = var("FITBOX_MAX_PIXELS") {
-            cfg.options.limits.max_pixels = v
-                .parse()
-                .map_err(|_| invalid("FITBOX_MAX_PIXELS", &v, "expected a pixel count"))?;
-        }
+        cfg.options =
+            fitbox_core::settings::options_from_lookup(&get).map_err(|e| ConfigError::Invalid {
+                var: e.var,
+                value: e.value,
+                reason: e.reason,
+            })?;
         if let Some(v) = var("FITBOX_S3_ENDPOINT") {
             let rest = v
                 .strip_prefix("http://")
@@ -119,21 +97,7 @@ impl Config {
             }
             cfg.s3_endpoint = Some(v);
         }
-        cfg.options
-            .validate()
-            .map_err(|e| invalid("FITBOX_BOX/QUALITY/MAX_*", "", &e.to_string()))?;
         Ok(cfg)
-    }
-}
-
-/// `400x300` -> (400, 300); `400` -> (400, 400).
-fn parse_box(s: &str) -> Option<(u32, u32)> {
-    match s.split_once(['x', 'X']) {
-        Some((w, h)) => Some((w.trim().parse().ok()?, h.trim().parse().ok()?)),
-        None => {
-            let side = s.parse().ok()?;
-            Some((side, side))
-        }
     }
 }
 
