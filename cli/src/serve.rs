@@ -71,6 +71,15 @@ pub struct Args {
     /// Lifetime of signed URLs in seconds.
     #[arg(long, default_value_t = 300, env = "FITBOX_URL_TTL_SECS")]
     url_ttl_secs: u64,
+    /// Give up on an S3 call attempt after this many seconds and retry it (the resize
+    /// Lambda reads the same variable).
+    #[arg(long, default_value_t = fitbox_resize::DEFAULT_S3_TIMEOUT.as_secs_f64(),
+          env = "FITBOX_S3_TIMEOUT_SECS", value_parser = parse_timeout)]
+    s3_timeout_secs: f64,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    fitbox_resize::parse_s3_timeout(s).map(|d| d.as_secs_f64())
 }
 
 impl Args {
@@ -123,7 +132,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             args.s3_port
         )
     })?;
-    let client = s3.client();
+    let s3_timeout = Duration::from_secs_f64(args.s3_timeout_secs);
+    let client = s3.client_with_timeouts(fitbox_resize::timeout_config(s3_timeout));
 
     // The API: the same router the presign Lambda runs.
     let mut api_cfg = fitbox_presign::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
@@ -137,7 +147,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ));
 
     // The resizer: the same library the resize Lambda runs.
-    let resize_cfg = Arc::new(resize_config(opts));
+    let resize_cfg = Arc::new(resize_config(opts, s3_timeout));
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -182,7 +192,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 /// Test-only fault injection for the embedded S3 (hidden; used by `cli/tests/faults.rs`):
 ///
 /// * `FITBOX_FAULTS="get=0.15,put=0.1,copy=0.1,delete=0.1,head=0,list=0,seed=7"` fails that
-///   fraction of each operation with 500 InternalError (`kind=503` for SlowDown);
+///   fraction of each operation with 500 InternalError; `kind=` picks what a fault does, one of
+///   several joined by `+` at random: `500`, `503` (SlowDown), `drop` (connection closed, no
+///   answer), `drop-after` (closed after the operation took effect), `hang:MS` (silent for MS
+///   ms, then closed), `delay:MS` (answered late), e.g. `kind=500+drop+drop-after+hang:3000`;
 /// * `FITBOX_FAULTS_UNTIL_SECS=N` turns every fault off N seconds after start.
 ///
 /// Unset (the normal case): no faults. A malformed value is a start-up error.
@@ -192,7 +205,7 @@ fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>
         return Ok(None);
     };
     let mut rates = Vec::new();
-    let (mut seed, mut kind) = (0u64, FaultKind::InternalError);
+    let (mut seed, mut kinds) = (0u64, vec![FaultKind::InternalError]);
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part
             .split_once('=')
@@ -211,11 +224,10 @@ fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>
                 continue;
             }
             "kind" => {
-                kind = match v {
-                    "500" => FaultKind::InternalError,
-                    "503" => FaultKind::SlowDown,
-                    _ => anyhow::bail!("FITBOX_FAULTS: kind must be 500 or 503, got {v:?}"),
-                };
+                kinds = v
+                    .split('+')
+                    .map(fault_kind)
+                    .collect::<anyhow::Result<Vec<_>>>()?;
                 continue;
             }
             _ => anyhow::bail!("FITBOX_FAULTS: unknown name {k:?}"),
@@ -229,7 +241,8 @@ fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>
     }
     let faults = Arc::new(Faults::new(seed));
     for (op, rate) in rates {
-        faults.fail(op, rate, kind);
+        faults.set_kinds(op, &kinds);
+        faults.set_rate(op, rate);
     }
     if let Ok(secs) = std::env::var("FITBOX_FAULTS_UNTIL_SECS") {
         let secs: f64 = secs
@@ -251,9 +264,31 @@ fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>
     Ok(Some(faults))
 }
 
-fn resize_config(opts: fitbox_core::Options) -> fitbox_resize::Config {
+/// One `kind=` word of `FITBOX_FAULTS`.
+fn fault_kind(word: &str) -> anyhow::Result<fitbox_local_s3::FaultKind> {
+    use fitbox_local_s3::FaultKind;
+    let ms = |v: &str| -> anyhow::Result<Duration> {
+        v.parse()
+            .map(Duration::from_millis)
+            .with_context(|| format!("FITBOX_FAULTS: {word:?} needs milliseconds"))
+    };
+    Ok(match word.split_once(':') {
+        None if word == "500" => FaultKind::InternalError,
+        None if word == "503" => FaultKind::SlowDown,
+        None if word == "drop" => FaultKind::Drop,
+        None if word == "drop-after" => FaultKind::DropAfter,
+        Some(("hang", v)) => FaultKind::Hang(ms(v)?),
+        Some(("delay", v)) => FaultKind::Delay(ms(v)?),
+        _ => anyhow::bail!(
+            "FITBOX_FAULTS: unknown kind {word:?} (500, 503, drop, drop-after, hang:MS, delay:MS)"
+        ),
+    })
+}
+
+fn resize_config(opts: fitbox_core::Options, s3_timeout: Duration) -> fitbox_resize::Config {
     let mut cfg = fitbox_resize::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
     cfg.options = opts;
+    cfg.s3_timeout = s3_timeout;
     cfg
 }
 

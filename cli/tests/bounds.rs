@@ -31,22 +31,7 @@ const MAX_RSS_MB: u64 = 450;
 /// Wall-clock bound for one `fitbox thumbnail` run, in seconds.
 const MAX_SECS: u64 = 20;
 
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("FITBOX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/testdata"
-            ))
-        });
-    assert!(
-        dir.join("MANIFEST.md").is_file(),
-        "test data not found at {}",
-        dir.display()
-    );
-    dir
-}
+use fitbox_tests::testdata;
 
 #[derive(Debug)]
 struct Run {

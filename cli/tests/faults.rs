@@ -1,10 +1,14 @@
 //! `fitbox serve` while its embedded S3 fails calls on purpose (the hidden, test-only
 //! `FITBOX_FAULTS` option of `cli/src/serve.rs`): 200 real small images from
 //! `../shared/testdata/edge` are uploaded through the API (tickets, then a signed PUT retried on
-//! 5xx) and resized while 20 % of GetObject, PutObject (the uploads' signed PUTs included),
-//! CopyObject and DeleteObject calls answer 500 InternalError. Faults stop after [`FAULT_SECS`];
-//! the sweeps and retries must finish the rest. The injected faults are counted from the
-//! server's log (one `injected fault: Op bucket/key` line each) and every kind must occur.
+//! 5xx and network errors) and resized while 20 % of GetObject, PutObject (the uploads' signed
+//! PUTs included), CopyObject and DeleteObject calls fail, each in one of five ways drawn at
+//! random: 500 InternalError, 503 SlowDown, the connection closed without an answer, the
+//! connection closed *after* the operation took effect (the client cannot know it happened),
+//! or silence for longer than the server's S3 timeout, then a closed connection. Faults stop
+//! after [`FAULT_SECS`]; the sweeps and retries must finish the rest. The injected faults are
+//! counted from the server's log (one `fault injected: Op bucket/key kind` line each) and every
+//! operation and every kind must occur.
 //!
 //! Checked:
 //! * every upload ends resized or rejected, exactly once: exactly one thumbnail key or one
@@ -16,171 +20,24 @@
 //! * nothing is left in `uploads/` at the end; all within [`DEADLINE`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use fitbox_core::api::{UploadRequest, UploadTicket};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
 const UPLOADS: usize = 200;
-const FAULT_SPEC: &str = "get=0.2,put=0.2,copy=0.2,delete=0.2,seed=7";
+const FAULT_SPEC: &str =
+    "get=0.2,put=0.2,copy=0.2,delete=0.2,seed=7,kind=500+503+drop+drop-after+hang:2500";
+const FAULT_KINDS: [&str; 5] = ["500", "503", "drop", "drop-after", "hang"];
+/// The server's S3 attempt timeout: shorter than the hang, so hung calls time out and retry.
+const S3_TIMEOUT_SECS: &str = "1";
 /// Faults are on for this long after start.
 const FAULT_SECS: u64 = 45;
 const DEADLINE: Duration = Duration::from_secs(180);
-const UPLOAD_BUCKET: &str = "fitbox-uploads";
-const RESIZED_BUCKET: &str = "fitbox-resized";
 
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("FITBOX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/testdata"
-            ))
-        });
-    assert!(
-        dir.join("MANIFEST.md").is_file(),
-        "test data not found at {}",
-        dir.display()
-    );
-    dir
-}
-
-struct Server {
-    child: Child,
-    api: String,
-    s3: String,
-    /// Injected faults per operation, from the server's log.
-    injected: Arc<Mutex<BTreeMap<String, u64>>>,
-}
-
-impl Server {
-    fn start(data: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--s3-port",
-                "0",
-                "--sweep-secs",
-                "2",
-                "--workers",
-                "2",
-                "--data",
-            ])
-            .arg(data)
-            .arg("--dist")
-            .arg(data.join("no-dist"))
-            .env("RUST_LOG", "error,fitbox=off,fitbox_resize=off")
-            .env("FITBOX_FAULTS", FAULT_SPEC)
-            .env("FITBOX_FAULTS_UNTIL_SECS", FAULT_SECS.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start fitbox serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let injected = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
-        let counts = injected.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("injected fault: ").nth(1) {
-                    let op = rest.split(' ').next().unwrap_or("?").to_owned();
-                    *counts.lock().unwrap().entry(op).or_default() += 1;
-                } else if !line.contains("s3s::service") {
-                    eprintln!("{line}");
-                }
-            }
-        });
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let (mut api, mut s3) = (None, None);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while api.is_none() || s3.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .expect("fitbox serve printed no URLs in 30 s");
-            if let Some(u) = line.strip_prefix("fitbox listening on ") {
-                api = Some(u.to_owned());
-            } else if let Some(u) = line.strip_prefix("fitbox s3 endpoint ") {
-                s3 = Some(u.to_owned());
-            }
-        }
-        Server {
-            child,
-            api: api.unwrap(),
-            s3: s3.unwrap(),
-            injected,
-        }
-    }
-
-    fn s3(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.s3)
-            .force_path_style(true)
-            .credentials_provider(Credentials::new(
-                "fitbox-local",
-                "fitbox-local-secret",
-                None,
-                None,
-                "test",
-            ))
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Listing is not faulted (only GET, PUT, COPY and DELETE are); retried anyway.
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
-    for _ in 0..20 {
-        let mut out = Vec::new();
-        let mut pages = s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        let mut ok = true;
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(p) => out.extend(
-                    p.contents()
-                        .iter()
-                        .filter_map(|o| o.key().map(str::to_owned)),
-                ),
-                Err(_) => {
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        if ok {
-            return out;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot list {bucket}/{prefix}");
-}
+mod support;
+use support::{keys, testdata, Launch, Server, RESIZED_BUCKET, UPLOAD_BUCKET};
 
 fn media_type(bytes: &[u8], path: &Path) -> &'static str {
     match fitbox_core::guard::sniff(bytes) {
@@ -291,7 +148,35 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
         .collect();
 
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let injected = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let counts = injected.clone();
+    let server = Server::launch(
+        data.path(),
+        Launch {
+            args: vec!["--workers", "2", "--s3-timeout-secs", S3_TIMEOUT_SECS],
+            env: vec![
+                (
+                    "RUST_LOG",
+                    "error,fitbox=off,fitbox_resize=off,fitbox_local_s3=error".into(),
+                ),
+                ("FITBOX_FAULTS", FAULT_SPEC.into()),
+                ("FITBOX_FAULTS_UNTIL_SECS", FAULT_SECS.to_string()),
+            ],
+            on_stderr: Some(Box::new(move |line: String| {
+                if let Some(rest) = line.split("fault injected: ").nth(1) {
+                    // "Op bucket/key kind"
+                    let mut words = rest.split(' ');
+                    let op = words.next().unwrap_or("?").to_owned();
+                    let kind = words.nth(1).unwrap_or("?").to_owned();
+                    let mut counts = counts.lock().unwrap();
+                    *counts.entry(op).or_default() += 1;
+                    *counts.entry(format!("kind {kind}")).or_default() += 1;
+                } else if !line.contains("s3s::service") && !line.contains("injected fault") {
+                    eprintln!("{line}");
+                }
+            })),
+        },
+    );
     let s3 = server.s3();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -414,7 +299,7 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
         .collect();
     assert!(strays.is_empty(), "thumbnails of unknown ids: {strays:?}");
     assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
-    let injected = server.injected.lock().unwrap().clone();
+    let injected = injected.lock().unwrap().clone();
     eprintln!(
         "faults {FAULT_SPEC} for {FAULT_SECS}s: {UPLOADS} uploads in {uploaded_in:?}, all finished in {:?}: \
          {resized} resized, {refused} rejected, {rounds} watcher rounds; injected {injected:?}",
@@ -424,6 +309,12 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
         assert!(
             injected.get(op).copied().unwrap_or(0) > 0,
             "no {op} fault was injected: {injected:?}"
+        );
+    }
+    for kind in FAULT_KINDS {
+        assert!(
+            injected.get(&format!("kind {kind}")).copied().unwrap_or(0) > 0,
+            "no fault of kind {kind} was injected: {injected:?}"
         );
     }
     assert!(started.elapsed() < DEADLINE);

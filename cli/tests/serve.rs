@@ -3,146 +3,15 @@
 //! credentials). Needs `../shared/testdata`; fails loudly without it.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use fitbox_core::api::{ImagePage, UploadRequest, UploadStatus, UploadTicket};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
-
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("FITBOX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/testdata"
-            ))
-        });
-    assert!(
-        dir.join("MANIFEST.md").is_file(),
-        "test data not found at {}",
-        dir.display()
-    );
-    dir
-}
-
-/// A running `fitbox serve`; killed on drop.
-struct Server {
-    child: Child,
-    api: String,
-    s3: String,
-}
-
-impl Server {
-    fn start(data: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--s3-port",
-                "0",
-                "--sweep-secs",
-                "2",
-                "--data",
-            ])
-            .arg(data)
-            .arg("--dist")
-            .arg(data.join("no-dist"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start fitbox serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let (mut api, mut s3) = (None, None);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while api.is_none() || s3.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .expect("fitbox serve printed no URLs in 30 s");
-            if let Some(u) = line.strip_prefix("fitbox listening on ") {
-                api = Some(u.to_owned());
-            } else if let Some(u) = line.strip_prefix("fitbox s3 endpoint ") {
-                s3 = Some(u.to_owned());
-            }
-        }
-        Server {
-            child,
-            api: api.unwrap(),
-            s3: s3.unwrap(),
-        }
-    }
-
-    fn s3(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.s3)
-            .force_path_style(true)
-            .credentials_provider(Credentials::new(
-                "fitbox-local",
-                "fitbox-local-secret",
-                None,
-                None,
-                "test",
-            ))
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
-    }
-
-    /// SIGTERM, and the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "fitbox serve did not stop within 60 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for o in page.expect("list").contents() {
-            out.push(o.key().unwrap_or_default().to_owned());
-        }
-    }
-    out
-}
+mod support;
+use support::{keys, testdata, Server, BIN, RESIZED_BUCKET, UPLOAD_BUCKET};
 
 /// `fitbox thumbnail --json` on a file: (width, height, pixel_sha256).
 fn cli_thumbnail(path: &Path) -> (u32, u32, String) {
@@ -302,7 +171,7 @@ async fn upload_the_photo_set_and_broken_files() {
     }
     let s3 = server.s3();
     assert!(
-        keys(&s3, "fitbox-uploads", "uploads/").await.is_empty(),
+        keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty(),
         "originals left in uploads/"
     );
 
@@ -331,7 +200,7 @@ async fn upload_the_photo_set_and_broken_files() {
         assert!(v["reason"].as_str().unwrap().contains(words), "{file}: {v}");
         let kept = s3
             .head_object()
-            .bucket("fitbox-uploads")
+            .bucket(UPLOAD_BUCKET)
             .key(format!("rejected/{}", t.id))
             .send()
             .await;
@@ -432,7 +301,7 @@ async fn crash_and_restart_loses_nothing() {
         }
         // Some may be done already; most are queued or in flight. Kill hard.
         let s3 = server.s3();
-        let done_before = keys(&s3, "fitbox-resized", "images/").await.len();
+        let done_before = keys(&s3, RESIZED_BUCKET, "images/").await.len();
         eprintln!("{done_before} of 20 resized before the kill");
         drop(server); // SIGKILL
     }
@@ -442,7 +311,7 @@ async fn crash_and_restart_loses_nothing() {
         assert_eq!(v["status"], "ready", "{v}");
     }
     let s3 = server.s3();
-    let thumbs = keys(&s3, "fitbox-resized", "images/").await;
+    let thumbs = keys(&s3, RESIZED_BUCKET, "images/").await;
     let mut per_id: BTreeMap<String, usize> = BTreeMap::new();
     for k in &thumbs {
         let parsed =
@@ -454,8 +323,8 @@ async fn crash_and_restart_loses_nothing() {
         per_id.values().all(|n| *n == 1),
         "duplicated thumbnails: {per_id:?}"
     );
-    assert!(keys(&s3, "fitbox-uploads", "uploads/").await.is_empty());
-    assert!(keys(&s3, "fitbox-uploads", "rejected/").await.is_empty());
+    assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
+    assert!(keys(&s3, UPLOAD_BUCKET, "rejected/").await.is_empty());
 }
 
 /// 100 concurrent presign + upload round trips of small real images, no errors, all listed.

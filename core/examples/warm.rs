@@ -4,30 +4,15 @@
 //! once to warm up, then N times (default 7), and prints one line per file:
 //! `file<TAB>median_ms<TAB>min_ms<TAB>out_bytes<TAB>WxH`. Single thread, like the server's worker.
 //!
-//! Set `FITBOX_WARM_STAGES=1` to also print a per-step breakdown (probe+decode, resize,
-//! colour+orient, encode): a bare full-size decode, then `preview` (everything but encoding),
-//! then `thumbnail`; differences of medians, so approximate.
+//! Set `FITBOX_WARM_STAGES=1` to also print a per-step breakdown (median of each step over the
+//! same runs, from `fitbox_core::thumbnail_observed`): probe, decode (at the scale the pipeline
+//! really uses), resize, colour, orient+hash, encode.
 
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
-}
-
-/// Full-size decode with the decoder (and options) the pipeline uses: zune-jpeg to RGB for JPEG,
-/// `image` for the rest.
-fn decode_only(bytes: &[u8]) {
-    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
-    if bytes.starts_with(&[0xFF, 0xD8]) {
-        let o = DecoderOptions::default()
-            .set_strict_mode(true)
-            .jpeg_set_out_colorspace(ColorSpace::RGB);
-        let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), o);
-        std::hint::black_box(d.decode().expect("decode"));
-    } else {
-        std::hint::black_box(image::load_from_memory(bytes).expect("decode"));
-    }
 }
 
 fn main() {
@@ -43,10 +28,22 @@ fn main() {
         let bytes = std::fs::read(path).expect("read input");
         let warm = fitbox_core::thumbnail(&bytes, &opts).expect("thumbnail");
         let mut times = Vec::with_capacity(runs);
+        // Per run: the time of each stage, in the order reported.
+        let mut steps: Vec<Vec<(fitbox_core::Stage, f64)>> = Vec::with_capacity(runs);
         for _ in 0..runs {
             let t = Instant::now();
-            let out = fitbox_core::thumbnail(&bytes, &opts).expect("thumbnail");
+            let mut last = t;
+            let mut run = Vec::new();
+            let out = fitbox_core::thumbnail_observed(&bytes, &opts, &mut |stage| {
+                if stages {
+                    let now = Instant::now();
+                    run.push((stage, (now - last).as_secs_f64() * 1e3));
+                    last = now;
+                }
+            })
+            .expect("thumbnail");
             times.push(t.elapsed().as_secs_f64() * 1e3);
+            steps.push(run);
             std::hint::black_box(out);
         }
         let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -58,25 +55,15 @@ fn main() {
             warm.height
         );
         if stages {
-            let mut pre = Vec::with_capacity(runs);
-            for _ in 0..runs {
-                let t = Instant::now();
-                std::hint::black_box(fitbox_core::preview(&bytes, &opts).expect("preview"));
-                pre.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            let pre = median(pre);
-            let mut dec = Vec::with_capacity(runs);
-            for _ in 0..runs {
-                let t = Instant::now();
-                decode_only(&bytes);
-                dec.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            let dec = median(dec);
-            print!(
-                "\tdecode {dec:.1} ms, resize+colour+orient {:.1} ms, encode {:.1} ms",
-                pre - dec,
-                med - pre
-            );
+            let names: Vec<String> = steps[0]
+                .iter()
+                .enumerate()
+                .map(|(i, (stage, _))| {
+                    let ms = median(steps.iter().map(|run| run[i].1).collect());
+                    format!("{} {ms:.1} ms", format!("{stage:?}").to_lowercase())
+                })
+                .collect();
+            print!("\t{}", names.join(", "));
         }
         println!();
     }

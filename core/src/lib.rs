@@ -244,16 +244,47 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<guard::Probe, Error> {
     guard::probe(bytes, limits)
 }
 
+/// A step of the pipeline, reported to the observer of [`preview_observed`] and
+/// [`thumbnail_observed`] right after it finished (the caller reads its own clock: core does no
+/// I/O and has no clock on wasm32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Options validated and the header checked against the limits.
+    Probed,
+    /// Pixels decoded (possibly at a reduced JPEG scale) with orientation and ICC profile.
+    Decoded,
+    /// Resampled to the fitted size.
+    Resized,
+    /// Converted to sRGB and to RGBA.
+    Coloured,
+    /// Turned upright and hashed: the preview is complete.
+    Oriented,
+    /// Encoded to JPEG or PNG (only [`thumbnail_observed`]).
+    Encoded,
+}
+
 /// Every step but encoding: the pixels of the thumbnail and their SHA-256.
 pub fn preview(bytes: &[u8], opts: &Options) -> Result<Preview, Error> {
+    preview_observed(bytes, opts, &mut |_| {})
+}
+
+/// [`preview`], calling `observe` after each [`Stage`] (for timing breakdowns).
+pub fn preview_observed(
+    bytes: &[u8],
+    opts: &Options,
+    observe: &mut dyn FnMut(Stage),
+) -> Result<Preview, Error> {
     opts.validate()?;
     let probe = guard::probe(bytes, &opts.limits)?;
+    observe(Stage::Probed);
     let target = decode::Target {
         box_width: opts.box_width,
         box_height: opts.box_height,
         enlarge: opts.enlarge,
     };
     let d = decode::decode(bytes, &probe, &opts.limits, Some(target))?;
+    observe(Stage::Decoded);
     let source = SourceInfo {
         format: probe.format,
         width: d.source_width,
@@ -272,6 +303,7 @@ pub fn preview(bytes: &[u8], opts: &Options) -> Result<Preview, Error> {
     // Resample in stored orientation to the stored-orientation size of the fitted box.
     let (rw, rh) = orient::displayed(f.width, f.height, d.orientation);
     let resized = resize::resize(d.data, d.width, d.height, d.layout, rw, rh, f.filter)?;
+    observe(Stage::Resized);
     let (pixels, layout) = color::to_srgb(resized, d.layout, d.icc.as_deref());
     let rgba = match layout {
         decode::Layout::Rgba => pixels,
@@ -280,9 +312,11 @@ pub fn preview(bytes: &[u8], opts: &Options) -> Result<Preview, Error> {
             .flat_map(|p| [p[0], p[1], p[2], 255])
             .collect(),
     };
+    observe(Stage::Coloured);
     let (rgba, width, height) = orient::apply_rgba(rgba, rw, rh, d.orientation);
     let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
     let pixel_sha256 = hex(&Sha256::digest(&rgba));
+    observe(Stage::Oriented);
     Ok(Preview {
         width,
         height,
@@ -295,8 +329,18 @@ pub fn preview(bytes: &[u8], opts: &Options) -> Result<Preview, Error> {
 
 /// The whole pipeline: guard, decode, fit, resize, orient, colour, encode.
 pub fn thumbnail(bytes: &[u8], opts: &Options) -> Result<Thumbnail, Error> {
-    let p = preview(bytes, opts)?;
+    thumbnail_observed(bytes, opts, &mut |_| {})
+}
+
+/// [`thumbnail`], calling `observe` after each [`Stage`].
+pub fn thumbnail_observed(
+    bytes: &[u8],
+    opts: &Options,
+    observe: &mut dyn FnMut(Stage),
+) -> Result<Thumbnail, Error> {
+    let p = preview_observed(bytes, opts, observe)?;
     let (bytes, format) = encode::encode(&p.rgba, p.width, p.height, p.opaque, opts.quality)?;
+    observe(Stage::Encoded);
     Ok(Thumbnail {
         bytes,
         format,

@@ -3,31 +3,11 @@
 //! the pipeline and must behave as its manifest row expects: output size and format, or the kind
 //! of error. Missing test data is a failure, never a skip.
 
-use std::path::PathBuf;
-
 use fitbox_core::{preview, thumbnail, Options, OutputFormat};
 
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("FITBOX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/testdata"
-            ))
-        });
-    assert!(
-        dir.join("MANIFEST.md").is_file(),
-        "test data not found at {} (set FITBOX_TESTDATA to the shared/testdata folder)",
-        dir.display()
-    );
-    dir
-}
+use fitbox_tests::testdata;
 
-fn read(rel: &str) -> Vec<u8> {
-    let p = testdata().join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-}
+use fitbox_tests::read;
 
 #[derive(Debug)]
 enum Expect {

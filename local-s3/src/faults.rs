@@ -9,16 +9,23 @@
 //! Either can be narrowed to objects whose `bucket/key` starts with a prefix
 //! ([`Faults::only_prefix`]), e.g. `"resized/images/"` to fail only the thumbnail writes.
 //!
+//! What a fault does is a [`FaultKind`]: an error answer (500, 503), a delay, or a network
+//! failure: the connection closed with no answer, before or after the operation took effect,
+//! or held silent for a while first (what a client with a timeout sees as a timeout). With
+//! several kinds set for an operation, each fault picks one of them at random.
+//!
 //! ```
+//! use std::time::Duration;
 //! use fitbox_local_s3::{FaultKind, Faults, Op};
 //! let faults = Faults::new(42);
 //! faults.fail_next(Op::Put, 1, FaultKind::SlowDown); // next PutObject answers 503 SlowDown
 //! faults.set_rate(Op::Get, 0.25);                     // a quarter of GetObjects fail
-//! faults.set_kind(Op::Get, FaultKind::InternalError); // ... with 500 InternalError
+//! faults.set_kinds(Op::Get, &[FaultKind::InternalError, FaultKind::Drop]); // ... either way
+//! faults.fail(Op::Delete, 0.1, FaultKind::Hang(Duration::from_secs(5)));
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use s3s::{S3Error, S3ErrorCode, S3Result};
@@ -59,6 +66,7 @@ impl Op {
 
 /// What an injected fault does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FaultKind {
     /// Answer 500 InternalError (the default).
     InternalError,
@@ -66,30 +74,94 @@ pub enum FaultKind {
     SlowDown,
     /// Wait this long, then perform the call normally.
     Delay(Duration),
+    /// Close the connection without an answer; the operation does not happen.
+    Drop,
+    /// Perform the operation, then close the connection before the answer is sent: the
+    /// client cannot tell whether it happened (the case that tests idempotency).
+    DropAfter,
+    /// Say nothing for this long, then close the connection; the operation does not happen.
+    /// A client whose timeout is shorter sees a timeout.
+    Hang(Duration),
 }
 
 impl FaultKind {
-    const TAG_INTERNAL: u64 = 0;
-    const TAG_SLOW_DOWN: u64 = 1;
-    const TAG_DELAY: u64 = 2;
-
-    fn encode(self) -> u64 {
+    /// A short name for logs: `500`, `503`, `delay`, `drop`, `drop-after`, `hang`.
+    pub fn name(self) -> &'static str {
         match self {
-            FaultKind::InternalError => Self::TAG_INTERNAL,
-            FaultKind::SlowDown => Self::TAG_SLOW_DOWN,
-            FaultKind::Delay(d) => {
-                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX >> 2);
-                Self::TAG_DELAY | (ms.min(u64::MAX >> 2) << 2)
-            }
+            FaultKind::InternalError => "500",
+            FaultKind::SlowDown => "503",
+            FaultKind::Delay(_) => "delay",
+            FaultKind::Drop => "drop",
+            FaultKind::DropAfter => "drop-after",
+            FaultKind::Hang(_) => "hang",
         }
     }
+}
 
-    fn decode(bits: u64) -> Self {
-        match bits & 3 {
-            Self::TAG_SLOW_DOWN => FaultKind::SlowDown,
-            Self::TAG_DELAY => FaultKind::Delay(Duration::from_millis(bits >> 2)),
-            _ => FaultKind::InternalError,
-        }
+tokio::task_local! {
+    /// Set by [`DropConnections`] around each request: an injected fault sets it to have the
+    /// connection closed instead of answered.
+    static DROP_CONNECTION: Arc<AtomicBool>;
+}
+
+/// Ask the connection serving the current request to be closed without an answer.
+fn drop_connection() {
+    let marked = DROP_CONNECTION
+        .try_with(|flag| flag.store(true, Ordering::SeqCst))
+        .is_ok();
+    if !marked {
+        tracing::warn!("injected connection drop outside a DropConnections service; answering 500");
+    }
+}
+
+/// The error answered when a dropped connection cannot be dropped (never reaches a client
+/// through [`DropConnections`]).
+fn dropped(op: Op, target: &str) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InternalError,
+        format!("injected fault: {op:?} {target} (connection dropped)"),
+    )
+}
+
+/// A hyper service wrapper that turns [`FaultKind::Drop`], [`FaultKind::DropAfter`] and
+/// [`FaultKind::Hang`] into a closed connection: it fails the request with an error, and hyper
+/// closes the connection without writing a response.
+#[derive(Debug, Clone)]
+pub(crate) struct DropConnections<S> {
+    inner: S,
+}
+
+impl<S> DropConnections<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        DropConnections { inner }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S, Req, Resp> hyper::service::Service<Req> for DropConnections<S>
+where
+    S: hyper::service::Service<Req, Response = Resp>,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    Resp: Send + 'static,
+{
+    type Response = Resp;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Resp, BoxError>> + Send + 'static>,
+    >;
+
+    fn call(&self, req: Req) -> Self::Future {
+        let flag = Arc::new(AtomicBool::new(false));
+        let fut = DROP_CONNECTION.scope(flag.clone(), self.inner.call(req));
+        Box::pin(async move {
+            let resp = fut.await.map_err(Into::into)?;
+            if flag.load(Ordering::SeqCst) {
+                return Err("injected fault: connection dropped".into());
+            }
+            Ok(resp)
+        })
     }
 }
 
@@ -97,8 +169,8 @@ impl FaultKind {
 struct Knobs {
     /// `f64` bits of the failure fraction.
     rate: AtomicU64,
-    /// [`FaultKind::encode`]d kind.
-    kind: AtomicU64,
+    /// What a fault does: one of these, at random (empty: [`FaultKind::InternalError`]).
+    kinds: Mutex<Vec<FaultKind>>,
     /// Calls still to fail unconditionally.
     fail_next: AtomicU64,
     /// Only `bucket/key` starting with this are eligible (None: all).
@@ -124,7 +196,7 @@ impl std::fmt::Debug for Faults {
                 &format!("{op:?}"),
                 &(
                     f64::from_bits(k.rate.load(Ordering::Relaxed)),
-                    FaultKind::decode(k.kind.load(Ordering::Relaxed)),
+                    lock(&k.kinds).clone(),
                     k.calls.load(Ordering::Relaxed),
                 ),
             );
@@ -164,7 +236,13 @@ impl Faults {
 
     /// What an injected fault on `op` does (default [`FaultKind::InternalError`]).
     pub fn set_kind(&self, op: Op, kind: FaultKind) {
-        self.knobs(op).kind.store(kind.encode(), Ordering::SeqCst);
+        self.set_kinds(op, &[kind]);
+    }
+
+    /// Each injected fault on `op` does one of `kinds`, drawn at random (empty: the default,
+    /// [`FaultKind::InternalError`]).
+    pub fn set_kinds(&self, op: Op, kinds: &[FaultKind]) {
+        *lock(&self.knobs(op).kinds) = kinds.to_vec();
     }
 
     /// Shorthand for [`set_kind`](Self::set_kind) and [`set_rate`](Self::set_rate).
@@ -182,11 +260,7 @@ impl Faults {
     /// Make only calls on objects whose `bucket/key` (for listings `bucket/prefix`) starts
     /// with `prefix` eligible for faults on `op`; `None` makes every call eligible again.
     pub fn only_prefix(&self, op: Op, prefix: Option<&str>) {
-        let mut guard = match self.knobs(op).prefix.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *guard = prefix.map(str::to_owned);
+        *lock(&self.knobs(op).prefix) = prefix.map(str::to_owned);
     }
 
     /// Turn every fault off (rates, countdowns, prefixes); counters are kept.
@@ -234,13 +308,9 @@ impl Faults {
     fn decide(&self, op: Op, target: &str) -> Option<FaultKind> {
         let k = self.knobs(op);
         k.calls.fetch_add(1, Ordering::SeqCst);
-        let eligible = {
-            let guard = match k.prefix.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            guard.as_deref().is_none_or(|p| target.starts_with(p))
-        };
+        let eligible = lock(&k.prefix)
+            .as_deref()
+            .is_none_or(|p| target.starts_with(p));
         if !eligible {
             return None;
         }
@@ -256,28 +326,59 @@ impl Faults {
             return None;
         }
         k.injected.fetch_add(1, Ordering::SeqCst);
-        Some(FaultKind::decode(k.kind.load(Ordering::SeqCst)))
+        let kinds = lock(&k.kinds);
+        let kind = match kinds.len() {
+            0 => FaultKind::InternalError,
+            1 => kinds[0],
+            n => kinds[((self.next_unit() * n as f64) as usize).min(n - 1)],
+        };
+        Some(kind)
     }
 
     /// Called by the server before forwarding `op` on `bucket/key`: an error to answer
-    /// with, or `Ok` (possibly after a delay) to go on.
+    /// with, or `Ok` (possibly after a delay) to go on. Every injected fault is logged at
+    /// error level as `fault injected: {op:?} {bucket/key} {kind}` (tests count these lines).
     pub(crate) async fn before(&self, op: Op, bucket: &str, key: &str) -> S3Result<()> {
         let target = format!("{bucket}/{key}");
-        match self.decide(op, &target) {
-            None => Ok(()),
-            Some(FaultKind::Delay(d)) => {
+        let Some(kind) = self.decide(op, &target) else {
+            return Ok(());
+        };
+        tracing::error!("fault injected: {op:?} {target} {}", kind.name());
+        match kind {
+            FaultKind::Delay(d) => {
                 tokio::time::sleep(d).await;
                 Ok(())
             }
-            Some(FaultKind::SlowDown) => Err(S3Error::with_message(
+            FaultKind::SlowDown => Err(S3Error::with_message(
                 S3ErrorCode::SlowDown,
                 format!("injected fault: {op:?} {target}"),
             )),
-            Some(FaultKind::InternalError) => Err(S3Error::with_message(
+            FaultKind::InternalError => Err(S3Error::with_message(
                 S3ErrorCode::InternalError,
                 format!("injected fault: {op:?} {target}"),
             )),
+            FaultKind::Drop => {
+                drop_connection();
+                Err(dropped(op, &target))
+            }
+            FaultKind::DropAfter => {
+                drop_connection();
+                Ok(())
+            }
+            FaultKind::Hang(d) => {
+                tokio::time::sleep(d).await;
+                drop_connection();
+                Err(dropped(op, &target))
+            }
         }
+    }
+}
+
+/// Lock, ignoring poisoning (the knobs stay usable after a panicking test thread).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -286,14 +387,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_round_trip() {
-        for k in [
+    fn several_kinds_are_all_drawn() {
+        let f = Faults::new(3);
+        let kinds = [
             FaultKind::InternalError,
-            FaultKind::SlowDown,
-            FaultKind::Delay(Duration::from_millis(0)),
-            FaultKind::Delay(Duration::from_millis(1234)),
-        ] {
-            assert_eq!(FaultKind::decode(k.encode()), k);
+            FaultKind::Drop,
+            FaultKind::DropAfter,
+        ];
+        f.fail(Op::Get, 1.0, FaultKind::SlowDown);
+        assert_eq!(f.decide(Op::Get, "b/k"), Some(FaultKind::SlowDown));
+        f.set_kinds(Op::Get, &kinds);
+        let drawn: Vec<_> = (0..300).filter_map(|_| f.decide(Op::Get, "b/k")).collect();
+        assert_eq!(drawn.len(), 300);
+        for k in kinds {
+            let n = drawn.iter().filter(|d| **d == k).count();
+            assert!((60..140).contains(&n), "{k:?} drawn {n} of 300");
         }
     }
 

@@ -11,7 +11,8 @@
 //!   with 403 AccessDenied, as AWS does. s3s alone would store it.
 //! * **CORS** for browsers PUTting to presigned URLs ([`Options::cors_origins`]): GET, PUT,
 //!   HEAD from the exact origins given, request headers mirrored, `ETag` exposed.
-//! * **Fault injection** ([`Faults`]): fail or delay chosen operations, count calls.
+//! * **Fault injection** ([`Faults`]): fail chosen operations with error answers, delays,
+//!   dropped connections or silent hangs; count calls.
 //!
 //! The server binds `127.0.0.1` only. Anonymous requests are refused.
 //!
@@ -42,6 +43,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -183,7 +185,11 @@ impl LocalS3 {
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, TowerToHyperService::new(service), stop_rx));
+        let task = tokio::spawn(serve(
+            listener,
+            faults::DropConnections::new(TowerToHyperService::new(service)),
+            stop_rx,
+        ));
         tracing::debug!(%addr, root = %opts.root.display(), "local S3 listening");
         Ok((
             LocalS3 {
@@ -226,6 +232,12 @@ impl LocalS3 {
     /// only when required, the SDK's default retries.
     pub fn client(&self) -> aws_sdk_s3::Client {
         aws_sdk_s3::Client::from_conf(self.config().build())
+    }
+
+    /// Like [`client`](Self::client) with these timeouts (connect, per attempt, per
+    /// operation): what a long-running user of this server, such as `fitbox serve`, wants.
+    pub fn client_with_timeouts(&self, timeouts: TimeoutConfig) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(self.config().timeout_config(timeouts).build())
     }
 
     /// Like [`client`](Self::client) without retries: one injected fault, one failed call.

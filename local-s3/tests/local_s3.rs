@@ -616,3 +616,88 @@ async fn faults_produce_the_configured_errors_and_count_calls() {
         .expect("retried after one 503");
     assert_eq!(faults.calls(Op::Put), 2);
 }
+
+/// `true` when the object is there (HEAD 200), `false` on 404.
+async fn exists(c: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bool {
+    match c.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => true,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
+        Err(e) => panic!("HEAD {bucket}/{key}: {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn network_faults_drop_the_connection_before_or_after_the_operation_or_hang() {
+    use aws_sdk_s3::config::timeout::TimeoutConfig;
+    use aws_sdk_s3::error::SdkError;
+
+    let faults = Arc::new(Faults::new(11));
+    let mut env = start_with(|o| o.faults = Some(faults.clone())).await;
+    let c = env.s3.client_no_retry();
+    let put = |key: &'static str| {
+        c.put_object()
+            .bucket("uploads")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+    };
+
+    // Drop: no answer at all (a dispatch failure, not an HTTP status), nothing stored.
+    faults.fail_next(Op::Put, 1, FaultKind::Drop);
+    let err = put("dropped").await.expect_err("dropped connection");
+    assert!(
+        matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        ),
+        "a closed connection, not an answer: {err:?}"
+    );
+    assert!(err.raw_response().is_none(), "{err:?}");
+    assert!(!exists(&c, "uploads", "dropped").await);
+
+    // DropAfter: the client sees the same failure, but the object was stored (and announced).
+    faults.fail_next(Op::Put, 1, FaultKind::DropAfter);
+    let err = put("stored").await.expect_err("dropped after the write");
+    assert!(err.raw_response().is_none(), "{err:?}");
+    assert!(exists(&c, "uploads", "stored").await);
+    assert_eq!(next_event(&mut env.events).await.key, "stored");
+
+    // DropAfter on a delete: gone, though the client was told nothing.
+    faults.fail_next(Op::Delete, 1, FaultKind::DropAfter);
+    c.delete_object()
+        .bucket("uploads")
+        .key("stored")
+        .send()
+        .await
+        .expect_err("dropped after the delete");
+    assert!(!exists(&c, "uploads", "stored").await);
+
+    // Hang: a client with a shorter attempt timeout gives up on the silent attempt and its
+    // retry succeeds; the hung attempt itself never writes, even after the hang ends.
+    let hang = Duration::from_millis(800);
+    faults.fail_next(Op::Put, 1, FaultKind::Hang(hang));
+    let impatient = env.s3.client_with_timeouts(
+        TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_millis(200))
+            .build(),
+    );
+    let t = std::time::Instant::now();
+    impatient
+        .put_object()
+        .bucket("uploads")
+        .key("hung")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("the retry after the timed-out attempt succeeds");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(200) && took < hang,
+        "one attempt timed out, then a retry: {took:?}"
+    );
+    assert_eq!(next_event(&mut env.events).await.key, "hung");
+    tokio::time::sleep(hang).await;
+    assert_no_event_before_marker(&mut env).await;
+    assert_eq!(faults.injected(Op::Put), 3);
+    assert_eq!(faults.injected(Op::Delete), 1);
+}

@@ -21,6 +21,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json(req.headers()) {
             return Err(ApiError::NotJson);
         }
+        // A declared length over the limit is refused at once, before any of the body is read
+        // (the body limit alone would wait for the bytes, or for the request timeout).
+        if declared_length(req.headers()).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|rejection| match rejection {
@@ -35,6 +42,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .map(JsonBody)
             .map_err(|e| ApiError::InvalidJson(e.to_string()))
     }
+}
+
+/// The `Content-Length` header as a number, if present and valid (hyper has already refused
+/// malformed ones).
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.

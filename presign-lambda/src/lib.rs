@@ -141,11 +141,23 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// How long the API waits on S3: an attempt 5 s (then the SDK retries), a whole call 15 s,
+/// so a stuck S3 call ends in `503 storage_unavailable` before [`REQUEST_TIMEOUT`] would
+/// answer `408`.
+pub fn s3_timeouts() -> aws_sdk_s3::config::timeout::TimeoutConfig {
+    aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build()
+}
+
 /// An S3 client for the deployed function: credentials and region from the environment
-/// (`aws-config`), path-style addressing at `cfg.s3_endpoint` when set.
+/// (`aws-config`), the [`s3_timeouts`], path-style addressing at `cfg.s3_endpoint` when set.
 pub async fn s3_client(cfg: &Config) -> aws_sdk_s3::Client {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
+        .timeout_config(s3_timeouts())
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
     if let Some(endpoint) = &cfg.s3_endpoint {
         conf = conf.endpoint_url(endpoint).force_path_style(true);

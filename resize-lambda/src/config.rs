@@ -10,10 +10,48 @@
 //! | `FITBOX_MAX_BYTES` | largest original in bytes; larger ones are rejected before download | `26214400` (25 MiB) |
 //! | `FITBOX_MAX_PIXELS` | most pixels (width x height) decoded | `100000000` |
 //! | `FITBOX_S3_ENDPOINT` | S3 endpoint URL, path-style (a local S3 server) | unset: AWS |
+//! | `FITBOX_S3_TIMEOUT_SECS` | seconds an S3 call attempt (or a download) may take before it is abandoned and retried; decimals allowed, up to 300 | `5` |
 //!
 //! The longest side limit is fitbox-core's default (32768). Empty values count as unset.
 
+use std::time::Duration;
+
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use fitbox_core::Options;
+
+/// Default of [`Config::s3_timeout`]: generous for the largest original (25 MiB, well under a
+/// second inside an AWS region), short enough that the SDK's three attempts (15 s) fit the
+/// resize Lambda's 30 s timeout with the resize itself.
+pub const DEFAULT_S3_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest accepted [`Config::s3_timeout`].
+pub const MAX_S3_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Parse `FITBOX_S3_TIMEOUT_SECS`: seconds, decimals allowed, more than 0 and at most 300.
+pub fn parse_s3_timeout(v: &str) -> Result<Duration, String> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_S3_TIMEOUT.as_secs_f64())
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            format!(
+                "expected seconds, more than 0 and at most {}",
+                MAX_S3_TIMEOUT.as_secs()
+            )
+        })
+}
+
+/// The S3 client's timeouts for a per-attempt `timeout`: connecting may take at most 3 s (or
+/// `timeout` if shorter), an attempt `timeout`, a whole operation with its retries (the SDK's
+/// standard policy: 3 attempts) three times that plus a second for back-off.
+pub fn timeout_config(timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .operation_attempt_timeout(timeout)
+        .operation_timeout(timeout * 3 + Duration::from_secs(1))
+        .build()
+}
 
 /// Everything the resize function needs to know, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +64,9 @@ pub struct Config {
     pub options: Options,
     /// S3 endpoint URL (path-style) for a local S3 server; `None` for AWS.
     pub s3_endpoint: Option<String>,
+    /// How long one S3 call attempt, or the download of an original, may take
+    /// ([`timeout_config`]).
+    pub s3_timeout: Duration,
 }
 
 /// A configuration value that cannot be used.
@@ -52,6 +93,7 @@ impl Config {
             resized_bucket: resized_bucket.into(),
             options: Options::default(),
             s3_endpoint: None,
+            s3_timeout: DEFAULT_S3_TIMEOUT,
         }
     }
 
@@ -96,6 +138,10 @@ impl Config {
                 ));
             }
             cfg.s3_endpoint = Some(v);
+        }
+        if let Some(v) = var("FITBOX_S3_TIMEOUT_SECS") {
+            cfg.s3_timeout = parse_s3_timeout(&v)
+                .map_err(|reason| invalid("FITBOX_S3_TIMEOUT_SECS", &v, &reason))?;
         }
         Ok(cfg)
     }
@@ -151,8 +197,10 @@ mod tests {
             ("FITBOX_MAX_BYTES", "1000"),
             ("FITBOX_MAX_PIXELS", "5000"),
             ("FITBOX_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("FITBOX_S3_TIMEOUT_SECS", "2.5"),
         ]))
         .expect("config");
+        assert_eq!(cfg.s3_timeout, Duration::from_millis(2500));
         assert_eq!((cfg.options.box_width, cfg.options.box_height), (320, 200));
         assert!(cfg.options.enlarge);
         assert_eq!(cfg.options.quality, 70);
@@ -179,6 +227,9 @@ mod tests {
             ("FITBOX_MAX_BYTES", "-1"),
             ("FITBOX_MAX_PIXELS", "0"),
             ("FITBOX_S3_ENDPOINT", "127.0.0.1:9000"),
+            ("FITBOX_S3_TIMEOUT_SECS", "0"),
+            ("FITBOX_S3_TIMEOUT_SECS", "301"),
+            ("FITBOX_S3_TIMEOUT_SECS", "soon"),
         ] {
             let err = Config::from_lookup(lookup(&[BUCKETS[0], BUCKETS[1], (var, value)]))
                 .expect_err(value);

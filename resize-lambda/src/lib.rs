@@ -53,7 +53,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::MetadataDirective;
 use fitbox_core::keys::{self, meta};
 
-pub use config::{Config, ConfigError};
+pub use config::{
+    parse_s3_timeout, timeout_config, Config, ConfigError, DEFAULT_S3_TIMEOUT, MAX_S3_TIMEOUT,
+};
 pub use key::{copy_source, decode_key, encode_key, metadata_safe, KeyError, MAX_REASON_BYTES};
 
 /// `Cache-Control` of every thumbnail: its key changes whenever its content could.
@@ -175,11 +177,13 @@ pub enum Error {
     },
 }
 
-/// Build the S3 client: the AWS default chain (environment, profile, IMDS/ECS, region), and
-/// when [`Config::s3_endpoint`] is set, that endpoint in path style.
+/// Build the S3 client: the AWS default chain (environment, profile, IMDS/ECS, region), the
+/// timeouts of [`timeout_config`] for [`Config::s3_timeout`], and when
+/// [`Config::s3_endpoint`] is set, that endpoint in path style.
 pub async fn s3_client(cfg: &Config) -> aws_sdk_s3::Client {
     let shared = aws_config::load_from_env().await;
-    let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+    let mut builder =
+        aws_sdk_s3::config::Builder::from(&shared).timeout_config(timeout_config(cfg.s3_timeout));
     if let Some(endpoint) = &cfg.s3_endpoint {
         builder = builder.endpoint_url(endpoint).force_path_style(true);
     }
@@ -307,15 +311,29 @@ pub async fn process_record(
     let capacity = usize::try_from(declared.unwrap_or(0).min(max_bytes)).unwrap_or(0);
     let mut data = Vec::with_capacity(capacity);
     let mut body = got.body;
+    // The SDK's attempt timeout ends when the headers arrive; the body gets its own deadline
+    // (a stalled connection must not hold the function until its own timeout).
+    let download_deadline = tokio::time::Instant::now() + cfg.s3_timeout;
     loop {
-        let chunk = match body.try_next().await {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
+        let next = tokio::time::timeout_at(download_deadline, body.try_next()).await;
+        let chunk = match next {
+            Ok(Ok(Some(c))) => c,
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
                 return Err(TransientError::Download {
                     bucket: bucket.to_owned(),
                     key,
                     message: DisplayErrorContext(&e).to_string(),
+                })
+            }
+            Err(_) => {
+                return Err(TransientError::Download {
+                    bucket: bucket.to_owned(),
+                    key,
+                    message: format!(
+                        "download not finished after {:?} (FITBOX_S3_TIMEOUT_SECS)",
+                        cfg.s3_timeout
+                    ),
                 })
             }
         };

@@ -1,7 +1,6 @@
 //! Shared helpers: an embedded S3 server with the two buckets, test data, S3 look-ups.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -14,28 +13,9 @@ pub const RESIZED_BUCKET: &str = "fitbox-resized";
 
 /// The shared test data directory (`FITBOX_TESTDATA` overrides). Panics when missing: these
 /// tests must never pass by skipping.
-pub fn testdata() -> PathBuf {
-    let dir = std::env::var_os("FITBOX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/testdata"
-            ))
-        });
-    assert!(
-        dir.join("photos").is_dir() && dir.join("edge").is_dir(),
-        "test data not found at {} (set FITBOX_TESTDATA to the directory holding photos/ and edge/)",
-        dir.display()
-    );
-    dir
-}
+pub use fitbox_tests::testdata;
 
-/// Bytes of a test-data file, e.g. `edge/sharp_truncated.jpg`.
-pub fn read(rel: &str) -> Vec<u8> {
-    let path = testdata().join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading test data {}: {e}", path.display()))
-}
+pub use fitbox_tests::read;
 
 /// Every file in `photos/`, sorted by name.
 pub fn photos() -> Vec<(String, Vec<u8>)> {

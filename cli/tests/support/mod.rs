@@ -1,0 +1,183 @@
+//! What the `fitbox serve` tests share: the real binary started as a child process on free
+//! ports, its printed URLs, an S3 client for its embedded server, and listing helpers.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+pub use fitbox_tests::testdata;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
+pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
+pub const RESIZED_BUCKET: &str = "fitbox-resized";
+
+/// How to start a server beyond the defaults (free ports, `--sweep-secs 2`, no web app).
+#[derive(Default)]
+pub struct Launch<'a> {
+    pub args: Vec<&'a str>,
+    pub env: Vec<(&'a str, String)>,
+    /// Each line the server writes to stderr (default: passed through to the test's stderr).
+    pub on_stderr: Option<Box<dyn FnMut(String) + Send>>,
+}
+
+/// A running `fitbox serve`; killed on drop.
+pub struct Server {
+    child: Child,
+    pub api: String,
+    pub s3: String,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        Server::launch(data, Launch::default())
+    }
+
+    pub fn launch(data: &Path, launch: Launch<'_>) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "serve",
+            "--port",
+            "0",
+            "--s3-port",
+            "0",
+            "--sweep-secs",
+            "2",
+        ])
+        .args(&launch.args)
+        .arg("--data")
+        .arg(data)
+        .arg("--dist")
+        .arg(data.join("no-dist"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped());
+        for (k, v) in &launch.env {
+            cmd.env(k, v);
+        }
+        cmd.stderr(if launch.on_stderr.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        });
+        let mut child = cmd.spawn().expect("start fitbox serve");
+        if let Some(mut on_line) = launch.on_stderr {
+            let stderr = child.stderr.take().expect("stderr");
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    on_line(line);
+                }
+            });
+        }
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (mut api, mut s3) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while api.is_none() || s3.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .expect("fitbox serve printed no URLs in 30 s");
+            if let Some(u) = line.strip_prefix("fitbox listening on ") {
+                api = Some(u.to_owned());
+            } else if let Some(u) = line.strip_prefix("fitbox s3 endpoint ") {
+                s3 = Some(u.to_owned());
+            }
+        }
+        Server {
+            child,
+            api: api.unwrap(),
+            s3: s3.unwrap(),
+        }
+    }
+
+    /// An SDK client for the embedded S3 server, with the local credentials.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.s3)
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(
+                "fitbox-local",
+                "fitbox-local-secret",
+                None,
+                None,
+                "test",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// SIGTERM, and the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fitbox serve did not stop within 60 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every key under `prefix`; a failed listing is retried (faults tests fail S3 calls).
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        let mut out = Vec::new();
+        let mut pages = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut ok = true;
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => out.extend(
+                    p.contents()
+                        .iter()
+                        .filter_map(|o| o.key().map(str::to_owned)),
+                ),
+                Err(e) => {
+                    last_error = format!("{e:?}");
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot list {bucket}/{prefix}: {last_error}");
+}
