@@ -57,6 +57,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--warm-runs", type=int, default=7)
     ap.add_argument("--results", required=True)
+    ap.add_argument("--browser-json", help="timings from the e2e test in benchmark mode")
     ap.add_argument("photos", nargs="+")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -214,6 +215,31 @@ def main():
             f"| {row['photo']} | {float(f[1]):.0f} | {float(v[1]):.0f} | {float(v[2]):.0f} | "
             f"{float(f[1]) / float(v[1]):.2f}x | {f[5].strip() if len(f) > 5 else ''} |"
         )
+    if a.browser_json:
+        with open(a.browser_json) as fh:
+            br = json.load(fh)
+        lines.append("\n## In the browser: preview in the page vs the browser's own resize\n")
+        lines.append(
+            f"{br['chromium']} headless (Debian Chromium, software rendering), the release web app "
+            "(`trunk build --release`) served by the release `fitbox serve`; "
+            f"{br['runs']} drops per photo, medians. *drop to preview*: from the file drop to the card "
+            "showing fitbox-core's preview (reading the file, the Web Worker, painting); *in the worker*: "
+            "fitbox-core's own time in the Web Worker (wasm32, simd128). *createImageBitmap*: "
+            "`createImageBitmap(file, {resizeWidth, resizeHeight, resizeQuality: 'high'})` to the same "
+            "size, drawn to a canvas and read back, on the main thread (the browser's native decoders and "
+            "resampler; its pixels differ from the server's, which is why the app does not use it). "
+            "From `tests/e2e/e2e.test.mjs` with `FITBOX_E2E_TIMING_OUT`.\n"
+        )
+        lines.append("| photo | size | drop to preview ms | in the worker ms | createImageBitmap ms | worker / createImageBitmap |")
+        lines.append("|---|---|---:|---:|---:|---:|")
+
+        def med(xs):
+            xs = sorted(xs)
+            return xs[len(xs) // 2]
+
+        for name, t in sorted(br["photos"].items()):
+            d, w, b = med(t["drop_to_preview_ms"]), med(t["worker_ms"]), med(t["create_image_bitmap_ms"])
+            lines.append(f"| {name} | {t['size']} | {d:.0f} | {w:.0f} | {b:.0f} | {w / b:.2f}x |")
     text = "\n".join(lines) + "\n"
     print(text)
     with open(a.results, "w") as fh:

@@ -7,6 +7,11 @@
 #   scripts/bench.sh            (or: make bench)
 #   BENCH_ROUNDS=9 scripts/bench.sh
 #   FITBOX_BIN=path/to/fitbox FITBOX_WARM_BIN=path/to/warm scripts/bench.sh   (skip the builds)
+#   BENCH_BROWSER=0 scripts/bench.sh   (skip the browser part)
+#
+# The browser part builds the web app (trunk build --release) and runs the e2e timing test in
+# benchmark mode against the release `fitbox serve`: for every photo, drop-to-preview with
+# fitbox-core (wasm) in the page's Web Worker vs Chromium's own createImageBitmap resize + draw.
 #
 # Needs: vipsthumbnail (libvips-tools), /usr/bin/convert (ImageMagick), python3; installs on first
 # use Pillow + pyvips into .tools/bench-venv and the dssim CLI (cargo install dssim --locked).
@@ -46,6 +51,16 @@ if [ -z "$FITBOX_WARM_BIN" ]; then
   FITBOX_WARM_BIN="$ROOT/target/release/examples/warm"
 fi
 
+BROWSER_JSON=""
+if [ "${BENCH_BROWSER:-1}" != 0 ]; then
+  scripts/setup-web.sh
+  BROWSER_JSON="$ROOT/bench/browser.json"
+  rm -f "$BROWSER_JSON"
+  FITBOX_BIN="$FITBOX_BIN" FITBOX_TESTDATA="$TESTDATA" FITBOX_E2E_TIMING_OUT="$BROWSER_JSON" \
+    scripts/test-web.sh e2e --test-name-pattern=createImageBitmap
+  [ -s "$BROWSER_JSON" ] || { echo "bench: the browser timing wrote nothing to $BROWSER_JSON" >&2; exit 1; }
+fi
+
 shopt -s nullglob
 PHOTOS=("$TESTDATA"/photos/*)
 [ ${#PHOTOS[@]} -gt 0 ] || { echo "bench: no photos in $TESTDATA/photos" >&2; exit 1; }
@@ -58,4 +73,5 @@ exec "$VENV/bin/python" "$ROOT/bench/bench.py" \
   --python "$VENV/bin/python" \
   --rounds "$ROUNDS" --warm-runs "$WARM_RUNS" \
   --results "$ROOT/bench/RESULTS.md" \
+  ${BROWSER_JSON:+--browser-json "$BROWSER_JSON"} \
   "${PHOTOS[@]}"

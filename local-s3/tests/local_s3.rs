@@ -674,7 +674,8 @@ async fn network_faults_drop_the_connection_before_or_after_the_operation_or_han
 
     // Hang: a client with a shorter attempt timeout gives up on the silent attempt and its
     // retry succeeds; the hung attempt itself never writes, even after the hang ends.
-    let hang = Duration::from_millis(800);
+    // The retry comes after the SDK's back-off (up to about a second): the hang is longer.
+    let hang = Duration::from_secs(4);
     faults.fail_next(Op::Put, 1, FaultKind::Hang(hang));
     let impatient = env.s3.client_with_timeouts(
         TimeoutConfig::builder()
@@ -693,7 +694,7 @@ async fn network_faults_drop_the_connection_before_or_after_the_operation_or_han
     let took = t.elapsed();
     assert!(
         took >= Duration::from_millis(200) && took < hang,
-        "one attempt timed out, then a retry: {took:?}"
+        "one attempt timed out, then a retry, before the hang ended: {took:?}"
     );
     assert_eq!(next_event(&mut env.events).await.key, "hung");
     tokio::time::sleep(hang).await;

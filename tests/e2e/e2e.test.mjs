@@ -12,7 +12,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,9 +37,30 @@ const PHOTOS = [
   { file: 'photos/mde_canon_eos_5d_mark_iii.jpg', type: 'image/jpeg', width: 400, height: 267 }, // 5760x3840
   { file: 'photos/libwebp_bryce_panorama.webp', type: 'image/webp', width: 400, height: 77 }, // 11158x2156, 24 MP
 ];
+// Benchmark mode (`make bench`): FITBOX_E2E_TIMING_OUT=file.json times every photo in
+// $FITBOX_TESTDATA/photos and writes the times there.
+const TIMING_OUT = process.env.FITBOX_E2E_TIMING_OUT;
+const MEDIA = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif' };
+
+// Every photo, with the output size `fitbox thumbnail` gives it (createImageBitmap is asked for
+// the same size).
+function allPhotos() {
+  const dir = path.join(TESTDATA, 'photos');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fitbox-e2e-sizes-'));
+  try {
+    return fs.readdirSync(dir).sort().filter((f) => MEDIA[path.extname(f).toLowerCase()]).map((f) => {
+      const json = execFileSync(FITBOX_BIN, ['thumbnail', path.join(dir, f), '-o', path.join(tmp, 'out'), '--json']);
+      const { output } = JSON.parse(json);
+      return { file: `photos/${f}`, type: MEDIA[path.extname(f).toLowerCase()], width: output.width, height: output.height };
+    });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 // Timed against the browser's own createImageBitmap: the largest (24 MP WebP) and the largest
-// JPEG (22 MP).
-const TIMED = [PHOTOS[2], PHOTOS[1]];
+// JPEG (22 MP); every photo in benchmark mode.
+const TIMED = TIMING_OUT ? allPhotos() : [PHOTOS[2], PHOTOS[1]];
 const TRUNCATED = { file: 'edge/sharp_truncated.jpg', type: 'image/jpeg' };
 // Small real images to fill more than one gallery page.
 const SMALL = ['edge/mde_iphone_xr_1x1.jpg', 'edge/pillow_hopper_orientation_6.webp', 'edge/vips_cogs.gif', 'edge/sharp_with-alpha.png'];
@@ -376,6 +397,7 @@ test('drop-to-preview of the largest photos vs createImageBitmap (printed, not a
   const { context, page } = await openPage();
   try {
     const runs = 3;
+    const results = {};
     for (const photo of TIMED) {
       const name = base(photo);
       const ours = [];
@@ -436,6 +458,11 @@ test('drop-to-preview of the largest photos vs createImageBitmap (printed, not a
       log(`${name}: drop-to-preview with fitbox-core in the worker: ${fmt(ours)} (of which in the worker: ${fmt(worker)})`);
       log(`${name}: main-thread tasks >= 50 ms during those ${runs} drops, uploads included: ${longTasks.length ? fmt(longTasks) : 'none'}`);
       log(`${name}: createImageBitmap(file, {resizeWidth ${photo.width}, resizeHeight ${photo.height}, resizeQuality "high"}) + draw: ${fmt(bitmap)}`);
+      results[name] = { size: `${photo.width}x${photo.height}`, drop_to_preview_ms: ours, worker_ms: worker, create_image_bitmap_ms: bitmap, long_tasks_ms: longTasks };
+    }
+    if (TIMING_OUT) {
+      fs.writeFileSync(TIMING_OUT, JSON.stringify({ chromium: browser.version(), runs, photos: results }, null, 1));
+      log(`timings written to ${TIMING_OUT}`);
     }
     await page.screenshot({ path: path.join(ARTIFACTS, 'timing.png') });
   } finally {
