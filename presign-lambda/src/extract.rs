@@ -11,6 +11,11 @@ use crate::error::ApiError;
 /// Largest request body accepted (64 KiB: 100 upload requests with long file names fit).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A body declared over [`MAX_BODY_BYTES`] but at most this long is read and thrown away
+/// before the `413` is sent, so that the client, still sending, sees the answer rather than a
+/// broken pipe. A longer declared body is refused at once, unread.
+pub const DRAIN_BYTES: u64 = 8 * 1024 * 1024;
+
 /// A JSON request body, checked for `Content-Type: application/json`, size and syntax.
 pub struct JsonBody(pub serde_json::Value);
 
@@ -21,9 +26,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json(req.headers()) {
             return Err(ApiError::NotJson);
         }
-        // A declared length over the limit is refused at once, before any of the body is read
-        // (the body limit alone would wait for the bytes, or for the request timeout).
-        if declared_length(req.headers()).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        // A declared length over the limit is refused on the length alone (the body limit by
+        // itself would wait for the bytes, or for the request timeout, on a huge declaration).
+        if let Some(n) = declared_length(req.headers()).filter(|n| *n > MAX_BODY_BYTES as u64) {
+            if n <= DRAIN_BYTES {
+                drain(req.into_body(), DRAIN_BYTES).await;
+            }
             return Err(ApiError::BodyTooLarge {
                 limit: MAX_BODY_BYTES,
             });
@@ -41,6 +49,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::InvalidJson(e.to_string()))
+    }
+}
+
+/// Read and drop up to `limit` bytes of `body`, keeping none of them.
+async fn drain(body: axum::body::Body, limit: u64) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0u64;
+    while seen <= limit {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+            _ => break,
+        }
     }
 }
 
