@@ -9,43 +9,53 @@ run: setup build-web
 	cargo build --release -p fitbox
 	./target/release/fitbox serve --dist dist
 
-## Every test (what CI runs): installs what it needs first.
+## Every test (what CI runs): installs what it needs first. Each step prints its start time.
 test: setup lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy fuzz-smoke
-	@echo "make test: all suites passed"
+	@echo "== $$(date +%T) make test: all suites passed"
 
 setup:
+	@echo "== $$(date +%T) setup"
 	scripts/setup.sh
 
 build-web:
 	trunk build --release
 
 lint:
+	@echo "== $$(date +%T) lint"
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # Native unit, integration, corpus, API, S3, resize, serve and template tests.
 test-native:
+	@echo "== $$(date +%T) test-native"
 	cargo test --workspace
 
 # fitbox-core compiled to wasm32 in headless Chromium: pixel hashes equal the native ones.
 test-wasm:
+	@echo "== $$(date +%T) test-wasm"
 	scripts/test-wasm-core.sh
 
 # The web app's own logic (wasm-bindgen-test in headless Chromium).
 test-web:
+	@echo "== $$(date +%T) test-web"
 	scripts/test-web.sh
 
-# Browser end-to-end tests against a real `fitbox serve`.
+# Browser end-to-end tests against a real `fitbox serve`: the fitbox binary as
+# `cargo test --workspace` builds it (same features, so nothing is rebuilt after test-native;
+# `cargo build -p fitbox` alone would rebuild dependencies with other features).
 test-e2e:
-	cargo build -p fitbox
+	@echo "== $$(date +%T) test-e2e"
+	cargo test --workspace --no-run -q
 	FITBOX_BIN=$(CURDIR)/target/debug/fitbox scripts/test-web.sh e2e
 
 # The aarch64 (Graviton) build gives the same pixels: cross-build, run under qemu.
 check-aarch64:
+	@echo "== $$(date +%T) check-aarch64"
 	scripts/check-aarch64.sh
 
 # cfn-lint, SAM transform, checkov, cargo lambda build --arm64.
 check-deploy:
+	@echo "== $$(date +%T) check-deploy"
 	scripts/check-deploy.sh
 
 ## Deploy to AWS (needs the AWS SAM CLI and credentials); see deploy/README.md.
@@ -64,4 +74,5 @@ fuzz:
 
 # CI: each fuzz target for 20 s (about 2 minutes with the build cached).
 fuzz-smoke:
+	@echo "== $$(date +%T) fuzz-smoke"
 	scripts/fuzz.sh 20
