@@ -8,7 +8,7 @@
 //! * **[`MAX_RSS_MB`] = 450 MB** peak resident memory (a 512 MB Lambda keeps headroom for the
 //!   runtime and the SDK), and
 //! * **[`MAX_SECS`] = 20 s** per input (debug build of the CLI with the pipeline at opt-level 3;
-//!   the resize Lambda's timeout is 60 s). Measured on the 2-core CI box: every real photo and
+//!   the resize Lambda's default timeout is 30 s). Measured on the 2-core CI box: every real photo and
 //!   every hostile input below under 4 s.
 //!
 //! Inputs: every file of `../shared/testdata/{photos,edge}`, the largest images the default

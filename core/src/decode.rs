@@ -527,14 +527,12 @@ fn finish(mut d: impl ImageDecoder, format: Format, limits: &Limits) -> Result<D
     let need = peak_bytes(d.color_type(), u64::from(width) * u64::from(height));
     let budget = memory_budget(limits);
     if need > budget {
-        return Err(Error::UnsupportedVariant {
+        return Err(Error::TooMuchMemory {
             format,
-            detail: format!(
-                "a {width}x{height} {:?} image needs about {} MB to decode and resize; the limit is {} MB",
-                d.color_type(),
-                need / 1_000_000,
-                budget / 1_000_000
-            ),
+            width,
+            height,
+            need_mb: need / 1_000_000,
+            limit_mb: budget / 1_000_000,
         });
     }
     let icc = d.icc_profile().map_err(err)?;

@@ -30,6 +30,17 @@ pub enum Error {
     /// Not an image at all (text, scripts, unknown binary data).
     #[error("not an image: {what}; fitbox accepts JPEG, PNG, WebP and GIF")]
     NotAnImage { what: String },
+    /// Inside the pixel limit, but decoding and resizing it would need more memory than the
+    /// decode budget (4 bytes x [`crate::Limits::max_pixels`]): e.g. a 100 MP GIF canvas, which
+    /// decodes to RGBA and is copied once.
+    #[error("{format} image is {width}x{height} and needs about {need_mb} MB to decode and resize; the limit is {limit_mb} MB (4 bytes per pixel of the pixel limit)")]
+    TooMuchMemory {
+        format: Format,
+        width: u32,
+        height: u32,
+        need_mb: u64,
+        limit_mb: u64,
+    },
     /// An accepted format, but a variant fitbox cannot decode (12-bit or arithmetic JPEG).
     #[error("unsupported {format} variant: {detail}")]
     UnsupportedVariant { format: Format, detail: String },
@@ -57,6 +68,7 @@ impl Error {
             Error::BadDimensions { .. } => "bad_dimensions",
             Error::Unsupported { .. } => "unsupported_format",
             Error::NotAnImage { .. } => "not_an_image",
+            Error::TooMuchMemory { .. } => "too_much_memory",
             Error::UnsupportedVariant { .. } => "unsupported_variant",
             Error::Truncated { .. } => "truncated",
             Error::Corrupt { .. } => "corrupt",
@@ -69,7 +81,9 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::Empty | Error::InvalidOptions(_) => 400,
-            Error::TooManyBytes { .. } | Error::TooManyPixels { .. } => 413,
+            Error::TooManyBytes { .. }
+            | Error::TooManyPixels { .. }
+            | Error::TooMuchMemory { .. } => 413,
             Error::Unsupported { .. } | Error::NotAnImage { .. } => 415,
             Error::BadDimensions { .. }
             | Error::UnsupportedVariant { .. }

@@ -39,7 +39,11 @@ fn regressions() {
     // Lambda). Now refused by the decode memory budget before any allocation.
     let before = hwm_mb();
     match fitbox_core::thumbnail(&input("gif_huge_screen.gif"), &opts) {
-        Err(Error::UnsupportedVariant { detail, .. }) => assert!(detail.contains("MB"), "{detail}"),
+        Err(e @ Error::TooMuchMemory { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("10000x10000") && msg.contains("MB"), "{msg}");
+            assert_eq!((e.code(), e.http_status()), ("too_much_memory", 413));
+        }
         other => panic!("{other:?}"),
     }
     let grew = hwm_mb().saturating_sub(before);
