@@ -557,3 +557,79 @@ async fn keys_outside_uploads_and_other_buckets_are_ignored() {
         .await
         .is_some());
 }
+
+/// An S3 that answers GetObject with its headers and the first bytes of the body, then goes
+/// silent (a stalled connection): the download gives up after `Config::s3_timeout` with a
+/// transient error (so Lambda retries), and nothing is written or deleted.
+#[tokio::test]
+async fn a_download_that_stalls_mid_body_times_out_as_transient() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                seen.lock()
+                    .unwrap()
+                    .push(head.lines().next().unwrap_or_default().to_owned());
+                // 1000 bytes promised, 10 sent, then silence (the socket stays open).
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n\xFF\xD8\xFF\xE0\0\x10JFIF",
+                    )
+                    .await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                drop(sock);
+            });
+        }
+    });
+
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "k", "s", None, None, "test",
+        ))
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(conf);
+    let mut cfg = fitbox_resize::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
+    cfg.s3_timeout = Duration::from_millis(500);
+
+    let started = Instant::now();
+    let err = process_record(&client, &cfg, UPLOAD_BUCKET, "uploads/stalled")
+        .await
+        .expect_err("a stalled download is a failure");
+    let took = started.elapsed();
+    match &err {
+        TransientError::Download { key, message, .. } => {
+            assert_eq!(key, "uploads/stalled");
+            assert!(message.contains("FITBOX_S3_TIMEOUT_SECS"), "{message}");
+        }
+        other => panic!("expected a download timeout, got {other:?}"),
+    }
+    // It waited for the deadline, and did not wait for the server's 60 s.
+    assert!(
+        took >= cfg.s3_timeout && took < Duration::from_secs(30),
+        "{took:?}"
+    );
+    // One GET and nothing else: no write, no copy, no delete after a failed download.
+    let requests = requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].starts_with("GET /fitbox-uploads/uploads/stalled"),
+        "{requests:?}"
+    );
+}
