@@ -1,6 +1,8 @@
 //! The pipeline options as both Lambdas (and their local twins) read them from `FITBOX_*`
 //! variables: one parser, so the resize function and the presign API can never disagree about
-//! the box or the limits. Pure: the caller passes the lookup (`std::env::var`, or a map in tests).
+//! the box or the limits, and one reader ([`Vars`]) and error type ([`ConfigError`]) for the rest
+//! of their configuration. Pure: the caller passes the lookup (`std::env::var`, or a map in
+//! tests).
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -12,13 +14,78 @@
 
 use crate::Options;
 
-/// A variable that cannot be used.
+/// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}={value:?} is invalid: {reason}")]
-pub struct SettingError {
-    pub var: &'static str,
-    pub value: String,
-    pub reason: String,
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set (or empty).
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("{var}={value:?} is invalid: {reason}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// `var` is set to `value`, which cannot be used because of `reason`.
+    pub fn invalid(var: &'static str, value: &str, reason: &str) -> Self {
+        ConfigError::Invalid {
+            var,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Reads `FITBOX_*` variables through a lookup: values are trimmed, and empty ones count as
+/// unset.
+pub struct Vars<F> {
+    get: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    pub fn new(get: F) -> Self {
+        Vars { get }
+    }
+
+    /// The trimmed value, `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.get)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value, or [`ConfigError::Missing`].
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// An `http://` or `https://` URL with a host, if set.
+    pub fn http_url(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.get(name) {
+            Some(v) if !is_http_url(&v) => {
+                Err(ConfigError::invalid(name, &v, "expected an http(s):// URL"))
+            }
+            v => Ok(v),
+        }
+    }
+
+    /// The pipeline options ([`options_from_lookup`]).
+    pub fn options(&self) -> Result<Options, ConfigError> {
+        options_from_lookup(|k| self.get(k))
+    }
+}
+
+/// `http://` or `https://`, then a host (no whitespace).
+pub fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 
 /// `400x300` -> (400, 300); `400` -> (400, 400).
@@ -33,17 +100,10 @@ pub fn parse_box(s: &str) -> Option<(u32, u32)> {
 }
 
 /// Read the options from `get` (unset or blank variables keep their defaults), then validate.
-pub fn options_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Options, SettingError> {
-    let var = |name: &'static str| {
-        get(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let invalid = |var: &'static str, value: &str, reason: &str| SettingError {
-        var,
-        value: value.to_string(),
-        reason: reason.to_string(),
-    };
+pub fn options_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Options, ConfigError> {
+    let vars = Vars::new(get);
+    let var = |name: &'static str| vars.get(name);
+    let invalid = ConfigError::invalid;
     let mut options = Options::default();
     if let Some(v) = var("FITBOX_BOX") {
         let (w, h) = parse_box(&v)
@@ -126,10 +186,39 @@ mod tests {
         ] {
             let pairs = [(k, v)];
             let e = options_from_lookup(lookup(&pairs)).unwrap_err();
+            let ConfigError::Invalid { var, .. } = &e else {
+                panic!("{k}={v}: {e:?}");
+            };
             assert!(
-                e.var.contains(&k["FITBOX_".len()..]) || e.var.starts_with("FITBOX_BOX/"),
+                var.contains(&k["FITBOX_".len()..]) || var.starts_with("FITBOX_BOX/"),
                 "{k}={v}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn vars_trim_require_and_check_urls() {
+        let pairs = [
+            ("A", "  x "),
+            ("BLANK", "   "),
+            ("U", "https://s3.example.com"),
+            ("BAD", "s3.example.com"),
+        ];
+        let vars = Vars::new(lookup(&pairs));
+        assert_eq!(vars.get("A").as_deref(), Some("x"));
+        assert_eq!(vars.get("BLANK"), None);
+        assert_eq!(vars.required("BLANK"), Err(ConfigError::Missing("BLANK")));
+        assert_eq!(
+            vars.http_url("U").unwrap().as_deref(),
+            Some("https://s3.example.com")
+        );
+        assert_eq!(vars.http_url("NONE").unwrap(), None);
+        assert!(matches!(
+            vars.http_url("BAD"),
+            Err(ConfigError::Invalid { var: "BAD", .. })
+        ));
+        for bad in ["http://", "https:///x", "ftp://h", "http://a b"] {
+            assert!(!is_http_url(bad), "{bad}");
         }
     }
 }

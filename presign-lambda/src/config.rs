@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use fitbox_core::settings::{is_http_url, Vars};
 use fitbox_core::Options;
 
 /// Longest lifetime S3 accepts for a presigned URL (7 days).
@@ -32,21 +33,7 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
 }
 
-/// A configuration value that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A required variable is not set (or empty).
-    #[error("{0} must be set")]
-    Missing(&'static str),
-    /// A variable is set to something unusable.
-    #[error("{var}={value:?} is invalid: {reason}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        reason: String,
-    },
-}
+pub use fitbox_core::settings::ConfigError;
 
 impl Config {
     /// Defaults for everything but the two buckets.
@@ -69,29 +56,15 @@ impl Config {
 
     /// Read variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &'static str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
-        let invalid = |var: &'static str, value: &str, reason: &str| ConfigError::Invalid {
-            var,
-            value: value.to_string(),
-            reason: reason.to_string(),
-        };
+        let vars = Vars::new(get);
+        let var = |name: &'static str| vars.get(name);
+        let invalid = ConfigError::invalid;
 
         let mut cfg = Config::new(
-            required("FITBOX_UPLOAD_BUCKET")?,
-            required("FITBOX_RESIZED_BUCKET")?,
+            vars.required("FITBOX_UPLOAD_BUCKET")?,
+            vars.required("FITBOX_RESIZED_BUCKET")?,
         );
-
-        cfg.options =
-            fitbox_core::settings::options_from_lookup(&get).map_err(|e| ConfigError::Invalid {
-                var: e.var,
-                value: e.value,
-                reason: e.reason,
-            })?;
+        cfg.options = vars.options()?;
         if let Some(v) = var("FITBOX_URL_TTL_SECS") {
             let secs: u64 = v
                 .parse()
@@ -122,26 +95,10 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?;
         }
-        if let Some(v) = var("FITBOX_CDN_BASE_URL") {
-            if !is_http_url(&v) {
-                return Err(invalid(
-                    "FITBOX_CDN_BASE_URL",
-                    &v,
-                    "expected an http(s):// URL",
-                ));
-            }
-            cfg.cdn_base_url = Some(v.trim_end_matches('/').to_string());
-        }
-        if let Some(v) = var("FITBOX_S3_ENDPOINT") {
-            if !is_http_url(&v) {
-                return Err(invalid(
-                    "FITBOX_S3_ENDPOINT",
-                    &v,
-                    "expected an http(s):// URL",
-                ));
-            }
-            cfg.s3_endpoint = Some(v);
-        }
+        cfg.cdn_base_url = vars
+            .http_url("FITBOX_CDN_BASE_URL")?
+            .map(|v| v.trim_end_matches('/').to_string());
+        cfg.s3_endpoint = vars.http_url("FITBOX_S3_ENDPOINT")?;
         if cfg.options.limits.max_bytes > MAX_PUT_BYTES {
             return Err(invalid(
                 "FITBOX_MAX_BYTES",
@@ -151,13 +108,6 @@ impl Config {
         }
         Ok(cfg)
     }
-}
-
-fn is_http_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
-    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 
 /// An origin is `scheme://host[:port]`, no path; a trailing `/` is dropped.

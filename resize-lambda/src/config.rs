@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use aws_sdk_s3::config::timeout::TimeoutConfig;
+use fitbox_core::settings::Vars;
 use fitbox_core::Options;
 
 /// Default of [`Config::s3_timeout`]: generous for the largest original (25 MiB, well under a
@@ -69,21 +70,7 @@ pub struct Config {
     pub s3_timeout: Duration,
 }
 
-/// A configuration value that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A required variable is not set (or empty).
-    #[error("{0} must be set")]
-    Missing(&'static str),
-    /// A variable is set to something unusable.
-    #[error("{var}={value:?} is invalid: {reason}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        reason: String,
-    },
-}
+pub use fitbox_core::settings::ConfigError;
 
 impl Config {
     /// Defaults (fitbox-core's [`Options::default`]) for everything but the two buckets.
@@ -104,44 +91,16 @@ impl Config {
 
     /// Read variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &'static str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
-        let invalid = |var: &'static str, value: &str, reason: &str| ConfigError::Invalid {
-            var,
-            value: value.to_string(),
-            reason: reason.to_string(),
-        };
-
+        let vars = Vars::new(get);
         let mut cfg = Config::new(
-            required("FITBOX_UPLOAD_BUCKET")?,
-            required("FITBOX_RESIZED_BUCKET")?,
+            vars.required("FITBOX_UPLOAD_BUCKET")?,
+            vars.required("FITBOX_RESIZED_BUCKET")?,
         );
-        cfg.options =
-            fitbox_core::settings::options_from_lookup(&get).map_err(|e| ConfigError::Invalid {
-                var: e.var,
-                value: e.value,
-                reason: e.reason,
-            })?;
-        if let Some(v) = var("FITBOX_S3_ENDPOINT") {
-            let rest = v
-                .strip_prefix("http://")
-                .or_else(|| v.strip_prefix("https://"));
-            if !matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/')) {
-                return Err(invalid(
-                    "FITBOX_S3_ENDPOINT",
-                    &v,
-                    "expected an http(s):// URL",
-                ));
-            }
-            cfg.s3_endpoint = Some(v);
-        }
-        if let Some(v) = var("FITBOX_S3_TIMEOUT_SECS") {
+        cfg.options = vars.options()?;
+        cfg.s3_endpoint = vars.http_url("FITBOX_S3_ENDPOINT")?;
+        if let Some(v) = vars.get("FITBOX_S3_TIMEOUT_SECS") {
             cfg.s3_timeout = parse_s3_timeout(&v)
-                .map_err(|reason| invalid("FITBOX_S3_TIMEOUT_SECS", &v, &reason))?;
+                .map_err(|reason| ConfigError::invalid("FITBOX_S3_TIMEOUT_SECS", &v, &reason))?;
         }
         Ok(cfg)
     }
