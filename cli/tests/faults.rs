@@ -1,11 +1,12 @@
 //! `fitbox serve` while its embedded S3 fails calls on purpose (the hidden, test-only
 //! `FITBOX_FAULTS` option of `cli/src/serve.rs`): 200 real small images from
 //! `../shared/testdata/edge` are uploaded through the API (tickets, then a signed PUT retried on
-//! 5xx and network errors) and resized while 20 % of GetObject, PutObject (the uploads' signed
-//! PUTs included), CopyObject and DeleteObject calls fail, each in one of five ways drawn at
-//! random: 500 InternalError, 503 SlowDown, the connection closed without an answer, the
-//! connection closed *after* the operation took effect (the client cannot know it happened),
-//! or silence for longer than the server's S3 timeout, then a closed connection. Faults stop
+//! 5xx and network errors) and resized while 20 % (or `FITBOX_FAULT_RATE`) of GetObject,
+//! PutObject (the uploads' signed PUTs included), CopyObject and DeleteObject calls fail, each in
+//! one of five ways drawn at random: 500 InternalError, 503 SlowDown, the connection closed
+//! without an answer, the connection closed *after* the operation took effect (the client cannot
+//! know it happened), or silence for longer than the server's S3 timeout, then a closed
+//! connection. Faults stop
 //! after [`FAULT_SECS`]; the sweeps and retries must finish the rest. The injected faults are
 //! counted from the server's log (one `fault injected: Op bucket/key kind` line each) and every
 //! operation and every kind must occur.
@@ -27,8 +28,20 @@ use std::time::{Duration, Instant};
 use fitbox_core::api::{UploadRequest, UploadTicket};
 
 const UPLOADS: usize = 200;
-const FAULT_SPEC: &str =
-    "get=0.2,put=0.2,copy=0.2,delete=0.2,seed=7,kind=500+503+drop+drop-after+hang:2500";
+/// The fraction of GET, PUT, COPY and DELETE calls that fail: 0.2, or `FITBOX_FAULT_RATE` (to try
+/// the stack at other rates by hand).
+fn fault_spec() -> String {
+    let rate: f64 = std::env::var("FITBOX_FAULT_RATE")
+        .map(|r| r.parse().expect("FITBOX_FAULT_RATE: a fraction"))
+        .unwrap_or(0.2);
+    assert!(
+        (0.0..1.0).contains(&rate),
+        "FITBOX_FAULT_RATE {rate}: 0 <= rate < 1"
+    );
+    format!(
+        "get={rate},put={rate},copy={rate},delete={rate},seed=7,kind=500+503+drop+drop-after+hang:2500"
+    )
+}
 const FAULT_KINDS: [&str; 5] = ["500", "503", "drop", "drop-after", "hang"];
 /// The server's S3 attempt timeout: shorter than the hang, so hung calls time out and retry.
 const S3_TIMEOUT_SECS: &str = "1";
@@ -159,7 +172,7 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
                     "RUST_LOG",
                     "error,fitbox=off,fitbox_resize=off,fitbox_local_s3=error".into(),
                 ),
-                ("FITBOX_FAULTS", FAULT_SPEC.into()),
+                ("FITBOX_FAULTS", fault_spec()),
                 ("FITBOX_FAULTS_UNTIL_SECS", FAULT_SECS.to_string()),
             ],
             on_stderr: Some(Box::new(move |line: String| {
@@ -301,8 +314,9 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
     assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
     let injected = injected.lock().unwrap().clone();
     eprintln!(
-        "faults {FAULT_SPEC} for {FAULT_SECS}s: {UPLOADS} uploads in {uploaded_in:?}, all finished in {:?}: \
+        "faults {} for {FAULT_SECS}s: {UPLOADS} uploads in {uploaded_in:?}, all finished in {:?}: \
          {resized} resized, {refused} rejected, {rounds} watcher rounds; injected {injected:?}",
+        fault_spec(),
         started.elapsed()
     );
     for op in ["Get", "Put", "Copy", "Delete"] {
