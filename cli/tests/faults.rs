@@ -6,10 +6,9 @@
 //! one of five ways drawn at random: 500 InternalError, 503 SlowDown, the connection closed
 //! without an answer, the connection closed *after* the operation took effect (the client cannot
 //! know it happened), or silence for longer than the server's S3 timeout, then a closed
-//! connection. Faults stop
-//! after [`FAULT_SECS`]; the sweeps and retries must finish the rest. The injected faults are
-//! counted from the server's log (one `fault injected: Op bucket/key kind` line each) and every
-//! operation and every kind must occur.
+//! connection. Faults stop after [`FAULT_SECS`]; the sweeps and retries must finish the rest. The
+//! injected faults are counted from the server's log (one `fault injected: Op bucket/key kind`
+//! line each) and every operation and every kind must occur.
 //!
 //! Checked:
 //! * every upload ends resized or rejected, exactly once: exactly one thumbnail key or one
