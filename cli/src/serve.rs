@@ -316,57 +316,17 @@ fn with_site(api: Router, dist: &std::path::Path) -> Router {
     }))
 }
 
-/// How long a client may take to send a request's headers before its connection is closed
-/// (a slow-header client must not hold a connection for ever). Bodies are bounded by the API
-/// router's own request timeout.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serve `app` on `listener` (HTTP/1 and HTTP/2) until `stop`, then let requests in flight finish
-/// (up to 30 s). Unlike `axum::serve`, hyper's connection builder lets us bound header reads.
-async fn serve_http(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    mut stop: watch::Receiver<bool>,
-) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto;
-    use hyper_util::server::graceful::GracefulShutdown;
-    use hyper_util::service::TowerToHyperService;
-
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let service = TowerToHyperService::new(app);
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((sock, _)) => {
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(sock), service.clone()).into_owned();
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            },
-            _ = stopped(&mut stop) => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("requests still in flight after 30 s; stopping anyway");
-    }
+/// Serve `app` on `listener` until `stop`, then let requests in flight finish (up to 30 s),
+/// with the embedded S3 server's accept loop (unlike `axum::serve`, it bounds header reads:
+/// [`fitbox_local_s3::HEADER_READ_TIMEOUT`]).
+async fn serve_http(listener: tokio::net::TcpListener, app: Router, stop: watch::Receiver<bool>) {
+    fitbox_local_s3::serve_connections(
+        listener,
+        hyper_util::service::TowerToHyperService::new(app),
+        stop,
+        Duration::from_secs(30),
+    )
+    .await
 }
 
 /// Resolves once `stop` says true (or its sender is gone).

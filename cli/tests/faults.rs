@@ -24,8 +24,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fitbox_core::api::{UploadRequest, UploadTicket};
-
 const UPLOADS: usize = 200;
 /// The fraction of GET, PUT, COPY and DELETE calls that fail: 0.2, or `FITBOX_FAULT_RATE` (to try
 /// the stack at other rates by hand).
@@ -61,57 +59,6 @@ fn media_type(bytes: &[u8], path: &Path) -> &'static str {
             _ => "image/jpeg",
         },
     }
-}
-
-/// Ticket + signed PUT, each retried on 5xx and connection errors.
-async fn upload(
-    http: &reqwest::Client,
-    api: &str,
-    name: &str,
-    bytes: Vec<u8>,
-    media: &str,
-) -> String {
-    let req = UploadRequest {
-        filename: name.into(),
-        content_type: media.into(),
-        size: bytes.len() as u64,
-    };
-    for attempt in 0..40 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(50 * attempt.min(10))).await;
-        }
-        let resp = match http
-            .post(format!("{api}/api/uploads"))
-            .json(&req)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(_) => continue,
-        };
-        if resp.status().is_server_error() {
-            continue;
-        }
-        assert_eq!(resp.status(), 201, "{name}: {}", resp.text().await.unwrap());
-        let t: UploadTicket = resp.json().await.unwrap();
-        for put_attempt in 0..40u64 {
-            if put_attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(50 * put_attempt.min(10))).await;
-            }
-            let mut put = http.put(&t.url).body(bytes.clone());
-            for (k, v) in &t.headers {
-                put = put.header(k, v);
-            }
-            match put.send().await {
-                Ok(r) if r.status().is_success() => return t.id,
-                Ok(r) if r.status().is_server_error() => continue,
-                Ok(r) => panic!("{name}: PUT {}: {}", r.status(), r.text().await.unwrap()),
-                Err(_) => continue,
-            }
-        }
-        panic!("{name}: PUT kept failing");
-    }
-    panic!("{name}: POST /api/uploads kept failing");
 }
 
 #[derive(Default)]
@@ -237,7 +184,10 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
                 let bytes = std::fs::read(&path).unwrap();
                 let media = media_type(&bytes, &path);
                 let name = format!("{i}-{}", path.file_name().unwrap().to_string_lossy());
-                let id = upload(&http, &api, &name, bytes, media).await;
+                // Ticket and PUT, each retried up to 40 times on 5xx and connection errors.
+                let id = support::ticket_and_put(&http, &api, &name, bytes, media, 40)
+                    .await
+                    .id;
                 seen.lock().unwrap().uploaded.insert(id.clone());
                 (id, path)
             });

@@ -7,11 +7,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fitbox_core::api::{ImagePage, UploadRequest, UploadStatus, UploadTicket};
+use fitbox_core::api::{ImagePage, UploadStatus, UploadTicket};
 use serde_json::Value;
 
 mod support;
 use support::{keys, testdata, Server, BIN, RESIZED_BUCKET, UPLOAD_BUCKET};
+
+/// One attempt per step: the stack has no injected faults here, so any failure is a bug.
+async fn ticket_and_put(
+    http: &reqwest::Client,
+    api: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    media: &str,
+) -> UploadTicket {
+    support::ticket_and_put(http, api, name, bytes, media, 1).await
+}
 
 /// `fitbox thumbnail --json` on a file: (width, height, pixel_sha256).
 fn cli_thumbnail(path: &Path) -> (u32, u32, String) {
@@ -36,40 +47,6 @@ fn cli_thumbnail(path: &Path) -> (u32, u32, String) {
         o["height"].as_u64().unwrap() as u32,
         o["pixel_sha256"].as_str().unwrap().to_owned(),
     )
-}
-
-async fn ticket_and_put(
-    http: &reqwest::Client,
-    api: &str,
-    name: &str,
-    bytes: Vec<u8>,
-    media: &str,
-) -> UploadTicket {
-    let req = UploadRequest {
-        filename: name.into(),
-        content_type: media.into(),
-        size: bytes.len() as u64,
-    };
-    let resp = http
-        .post(format!("{api}/api/uploads"))
-        .json(&req)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
-    let t: UploadTicket = resp.json().await.unwrap();
-    let mut put = http.put(&t.url).body(bytes);
-    for (k, v) in &t.headers {
-        put = put.header(k, v);
-    }
-    let r = put.send().await.unwrap();
-    assert!(
-        r.status().is_success(),
-        "PUT {}: {}",
-        r.status(),
-        r.text().await.unwrap()
-    );
-    t
 }
 
 async fn wait_final(http: &reqwest::Client, api: &str, id: &str, within: Duration) -> Value {
@@ -377,39 +354,49 @@ async fn slow_header_clients_are_cut_off() {
     use std::io::{Read, Write};
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
-    let addr = server.api.trim_start_matches("http://").to_owned();
     let started = Instant::now();
-    let handle = std::thread::spawn(move || {
-        let mut sock = std::net::TcpStream::connect(&addr).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        sock.write_all(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            .unwrap();
-        let mut buf = Vec::new();
-        // Ends (EOF, or a 408 then EOF) when the server gives up on the headers.
-        // (A read error after 30 s means the server never let go: the timing assertion fails.)
-        let _ = sock.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    });
+    // A client that never finishes its headers, on the web/API port and on the S3 port (one
+    // accept loop serves both).
+    let slow = |url: &str| {
+        let addr = url.trim_start_matches("http://").to_owned();
+        std::thread::spawn(move || {
+            let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            sock.write_all(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                .unwrap();
+            let mut buf = Vec::new();
+            // Ends (EOF, or a 408 then EOF) when the server gives up on the headers.
+            // (A read error after 30 s means the server never let go: the timing assertion fails.)
+            let _ = sock.read_to_end(&mut buf);
+            (
+                addr,
+                String::from_utf8_lossy(&buf).into_owned(),
+                started.elapsed(),
+            )
+        })
+    };
+    let handles = [slow(&server.api), slow(&server.s3)];
     // Meanwhile the server answers others.
     let ok = reqwest::get(format!("{}/api/config", server.api))
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    let answer = tokio::task::spawn_blocking(move || handle.join().unwrap())
-        .await
-        .unwrap();
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(25),
-        "slow client held its connection for {took:?}"
-    );
-    assert!(
-        took >= Duration::from_secs(9),
-        "cut off after only {took:?}"
-    );
-    assert!(
-        !answer.contains("200 OK"),
-        "the incomplete request was answered: {answer}"
-    );
+    for handle in handles {
+        let (addr, answer, took) = tokio::task::spawn_blocking(move || handle.join().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            took < Duration::from_secs(25),
+            "{addr}: slow client held its connection for {took:?}"
+        );
+        assert!(
+            took >= Duration::from_secs(9),
+            "{addr}: cut off after only {took:?}"
+        );
+        assert!(
+            !answer.contains(" 200 ") && !answer.contains(" 403 "),
+            "{addr}: the incomplete request was answered: {answer}"
+        );
+    }
 }

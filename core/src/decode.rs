@@ -337,20 +337,24 @@ fn jd_error(e: jpeg_decoder::Error) -> Error {
             format,
             detail: format!("{u:?}"),
         },
-        other => {
-            let msg = other.to_string();
-            let lower = msg.to_ascii_lowercase();
-            if lower.contains("eof") || lower.contains("end of") || lower.contains("premature") {
-                Error::Truncated {
-                    format,
-                    detail: msg,
-                }
-            } else {
-                Error::Corrupt {
-                    format,
-                    detail: msg,
-                }
-            }
+        other => truncated_or_corrupt(format, other.to_string(), &["eof", "end of", "premature"]),
+    }
+}
+
+/// A decoder's error message, as [`Error::Truncated`] when it contains one of `truncation`'s
+/// phrases (lowercase; decoders say "data ends early" in their own words), else
+/// [`Error::Corrupt`].
+fn truncated_or_corrupt(format: Format, msg: String, truncation: &[&str]) -> Error {
+    let lower = msg.to_ascii_lowercase();
+    if truncation.iter().any(|t| lower.contains(t)) {
+        Error::Truncated {
+            format,
+            detail: msg,
+        }
+    } else {
+        Error::Corrupt {
+            format,
+            detail: msg,
         }
     }
 }
@@ -432,26 +436,17 @@ fn image_error(format: Format, e: image::ImageError) -> Error {
             format,
             detail: io.to_string(),
         },
-        other => {
-            let msg = other.to_string();
-            let lower = msg.to_ascii_lowercase();
-            if lower.contains("eof")
-                || lower.contains("end of file")
-                || lower.contains("truncated")
-                || lower.contains("unexpected end")
-                || lower.contains("no more data")
-            {
-                Error::Truncated {
-                    format,
-                    detail: msg,
-                }
-            } else {
-                Error::Corrupt {
-                    format,
-                    detail: msg,
-                }
-            }
-        }
+        other => truncated_or_corrupt(
+            format,
+            other.to_string(),
+            &[
+                "eof",
+                "end of file",
+                "truncated",
+                "unexpected end",
+                "no more data",
+            ],
+        ),
     }
 }
 

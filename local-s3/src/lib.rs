@@ -45,7 +45,7 @@ use anyhow::Context as _;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -185,10 +185,11 @@ impl LocalS3 {
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(
+        let task = tokio::spawn(serve_connections(
             listener,
             faults::DropConnections::new(TowerToHyperService::new(service)),
             stop_rx,
+            SHUTDOWN_GRACE,
         ));
         tracing::debug!(%addr, root = %opts.root.display(), "local S3 listening");
         Ok((
@@ -281,18 +282,36 @@ fn valid_bucket_name(name: &str) -> bool {
         && !name.contains("..")
 }
 
-async fn serve<S>(listener: TcpListener, service: S, mut stop: watch::Receiver<bool>)
-where
-    S: hyper::service::Service<
-            http::Request<hyper::body::Incoming>,
-            Response = http::Response<s3s::Body>,
-        > + Clone
+/// How long a client may take to send a request's headers before its connection is closed:
+/// a slow-header client must not hold a connection for ever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serve `service` on `listener` (HTTP/1 and HTTP/2, header reads bounded by
+/// [`HEADER_READ_TIMEOUT`]) until `stop` turns true, then let requests in flight finish for up
+/// to `grace`. The accept loop of this S3 server and of `fitbox serve`'s web app and API.
+pub async fn serve_connections<S, B>(
+    listener: TcpListener,
+    service: S,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) where
+    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
 {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
@@ -304,25 +323,26 @@ where
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "local S3 connection ended with an error");
+                            tracing::debug!(error = %e, "connection ended with an error");
                         }
                     });
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly.
-                    tracing::warn!(error = %e, "local S3 accept failed");
+                    tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             },
-            _ = stop.changed() => break,
+            // (the guard `wait_for` returns is not Send: drop it inside)
+            _ = async { drop(stop.wait_for(|s| *s).await) } => break,
         }
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("local S3: requests still in flight after the grace period");
+        tracing::warn!("requests still in flight after {grace:?}; stopping anyway");
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use fitbox_core::api::{UploadRequest, UploadTicket};
 
 pub use fitbox_tests::testdata;
 
@@ -180,4 +181,69 @@ pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<St
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("cannot list {bucket}/{prefix}: {last_error}");
+}
+
+/// Ask `api` for an upload ticket, then PUT `bytes` to its signed URL with its headers. Each of
+/// the two steps is tried up to `attempts` times while it fails transiently (a 5xx or a
+/// connection error), with a growing pause; any other answer, or the last failure, panics with
+/// the status and body.
+pub async fn ticket_and_put(
+    http: &reqwest::Client,
+    api: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    media: &str,
+    attempts: u32,
+) -> UploadTicket {
+    let req = UploadRequest {
+        filename: name.into(),
+        content_type: media.into(),
+        size: bytes.len() as u64,
+    };
+    let pause = |attempt: u32| Duration::from_millis(50 * u64::from(attempt.min(10)));
+    let mut ticket = None;
+    for attempt in 0..attempts {
+        tokio::time::sleep(pause(attempt)).await;
+        let last = attempt + 1 == attempts;
+        match http
+            .post(format!("{api}/api/uploads"))
+            .json(&req)
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == 201 => {
+                ticket = Some(r.json::<UploadTicket>().await.expect("ticket JSON"));
+                break;
+            }
+            Ok(r) if r.status().is_server_error() && !last => continue,
+            Ok(r) => panic!(
+                "{name}: POST /api/uploads: {}: {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            ),
+            Err(_) if !last => continue,
+            Err(e) => panic!("{name}: POST /api/uploads: {e}"),
+        }
+    }
+    let ticket = ticket.unwrap_or_else(|| panic!("{name}: no ticket"));
+    for attempt in 0..attempts {
+        tokio::time::sleep(pause(attempt)).await;
+        let last = attempt + 1 == attempts;
+        let mut put = http.put(&ticket.url).body(bytes.clone());
+        for (k, v) in &ticket.headers {
+            put = put.header(k, v);
+        }
+        match put.send().await {
+            Ok(r) if r.status().is_success() => return ticket,
+            Ok(r) if r.status().is_server_error() && !last => continue,
+            Ok(r) => panic!(
+                "{name}: PUT: {}: {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            ),
+            Err(_) if !last => continue,
+            Err(e) => panic!("{name}: PUT: {e}"),
+        }
+    }
+    unreachable!("the last attempt returns or panics")
 }
