@@ -68,7 +68,7 @@ bench:
 
 .PHONY: fuzz fuzz-smoke
 ## Fuzz every cargo-fuzz target (guard, decode, thumbnail, api_json) for FUZZ_SECS each (default
-## 300) with a 512 MB / 10 s per-input limit; crashes land in fuzz/artifacts/. Nightly + cargo-fuzz.
+## 300) with a 512 MB / 10 s per-input limit; crashes land in fuzz/artifacts/. cargo-fuzz on stable (RUSTC_BOOTSTRAP=1).
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZ_SECS),300)
 

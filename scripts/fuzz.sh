@@ -4,9 +4,12 @@
 # Corpora are seeded at run time from ../shared/testdata/edge (or $FITBOX_EDGE) plus the committed
 # regression inputs, into fuzz/corpus/<target> (not committed). A crash, OOM or timeout leaves
 # its input in fuzz/artifacts/<target>/ and makes this script fail; minimise it with
-#   cargo +nightly fuzz tmin <target> <artifact>
+#   RUSTC_BOOTSTRAP=1 cargo fuzz tmin <target> <artifact>
 # and commit it under core/tests/regressions/ with a test in core/tests/regressions.rs.
-# Needs the nightly toolchain and `cargo install cargo-fuzz --locked`.
+# Needs `cargo install cargo-fuzz --locked` (installed here when missing). No nightly toolchain: a
+# brand-new machine has only the stable one and may not be able to fetch another, so cargo-fuzz's
+# nightly-only flags (-Zsanitizer=address) are allowed on stable with RUSTC_BOOTSTRAP=1; the ASan
+# runtime ships with stable's x86_64 Linux std.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +23,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # quarantine (256 MB by default) count too. With the defaults the image targets reported false
 # out-of-memory errors on inputs that need under 20 MB alone; a small quarantine and seeds of at
 # most 256 KB keep the 512 MB limit about the input. -malloc_limit_mb bounds any single allocation.
+export RUSTC_BOOTSTRAP=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
 MAX_LEN=262144
 
@@ -75,7 +79,7 @@ for t in "${TARGETS[@]}"; do
   log=$ROOT/fuzz/target/fuzz-$t.log
   mkdir -p "$ROOT/fuzz/target" "$ROOT/fuzz/artifacts/$t"
   rc=0
-  cargo +nightly fuzz run "$t" "corpus/$t" -- \
+  cargo fuzz run "$t" "corpus/$t" -- \
     -rss_limit_mb=512 -malloc_limit_mb=512 -timeout=10 -max_len=$MAX_LEN \
     -max_total_time="$SECONDS_EACH" -print_final_stats=1 >"$log" 2>&1 || rc=$?
   grep -E '^#[0-9]+: *(INITED|DONE)|stat::number_of_executed_units|SUMMARY|Test unit written' "$log" || true
