@@ -1,6 +1,6 @@
 # fitbox: the two commands a newcomer needs are `make run` and `make test`.
 SHELL := /bin/bash
-export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH):$(CURDIR)/.tools/lambda-venv/bin
 
 .PHONY: run test setup build-web lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
 

@@ -4,7 +4,7 @@
 #
 #   rust targets  wasm32-unknown-unknown (browser), aarch64-unknown-linux-gnu (Lambda on Graviton)
 #   Debian        chromium + chromium-driver (browser tests), qemu-user + gcc-aarch64-linux-gnu
-#                 (aarch64 pixel check), curl + jq (the README curl test)
+#                 (aarch64 pixel check), curl + jq (the README curl test), python3-venv
 #   web tools     trunk, wasm-bindgen-cli (= Cargo.lock), binaryen 132, playwright-core
 #                 (scripts/setup-web.sh)
 #   PyPI          cargo-lambda (the Lambda emulator test)
@@ -22,7 +22,7 @@ for t in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
 done
 
 need=()
-for p in chromium chromium-driver qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross curl jq; do
+for p in chromium chromium-driver qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross curl jq python3-venv; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -41,8 +41,16 @@ fi
 # cargo-lambda (PyPI; the resize Lambda's `cargo lambda watch` test): same pin as check-deploy.sh.
 if ! cargo lambda --version >/dev/null 2>&1; then
   say "installing cargo-lambda from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2
-  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  # Into the user's Python when it takes packages (pyenv, CI); a Debian system Python refuses
+  # ("externally managed"), so then into .tools/lambda-venv, which the Makefile puts on PATH.
+  if python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2; then
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  else
+    say "pip refused; installing cargo-lambda into .tools/lambda-venv"
+    python3 -m venv "$ROOT/.tools/lambda-venv"
+    "$ROOT/.tools/lambda-venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2
+    export PATH="$ROOT/.tools/lambda-venv/bin:$PATH"
+  fi
   cargo lambda --version >/dev/null
 fi
 
