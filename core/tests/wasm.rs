@@ -25,6 +25,9 @@ const CASES: &[(&str, &[u8])] = cases![
     "photos/jpegfiles_iphone_se2_display_p3.jpg", // Display P3 ICC
     "photos/mde_nikon_p7000_orient6.webp",  // lossy WebP with EXIF 6
     "photos/plasma_Altai_5120x2880.png",    // large PNG
+    "photos/lomiri_Kleiber_by_Lukas_Baubkus.jpg", // 20 MP JPEG, 1/8 DCT-scaled decode
+    "photos/lomiri_Wine_by_Jakkub_Mede.jpg", // progressive 2x1-subsampled JPEG, portrait
+    "photos/libwebp_bryce_panorama.webp",   // 24 MP lossy WebP panorama
     "edge/sharp_Channel_digital_image_CMYK_color.jpg", // Adobe YCCK + CMYK ICC
     "edge/pillow_xmp_test_adobergb.jpg",    // Adobe RGB ICC
     "edge/widegamut_rgb-to-gbr-test.jpg",   // channel-swapping ICC
