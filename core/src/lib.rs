@@ -6,10 +6,12 @@
 //! The steps, each a module:
 //! [`guard`] (magic bytes, declared dimensions, limits) -> `decode` -> [`fit`] (box arithmetic
 //! on the EXIF-oriented size) -> `resize` (Lanczos2 / Mitchell, premultiplied alpha) ->
-//! [`orient`] (EXIF 1..=8) -> `color` (ICC to sRGB) -> SHA-256 of the RGBA pixels -> `encode`.
+//! `color` (ICC to sRGB) -> [`orient`] (EXIF 1..=8) -> SHA-256 of the RGBA pixels -> `encode`.
 //!
 //! Orientation and colour conversion run *after* resampling: on a 400 px image instead of a
-//! 24 MP one. Turning is exact either way; converting colour after resampling is what libvips'
+//! 24 MP one. Turning last gives the picture turning first would (bit-exact when the size is
+//! kept; when shrinking, the two resampling passes swap and round differently, a few levels at
+//! hard edges: `tests/variants.rs`); converting colour after resampling is what libvips'
 //! thumbnailer does too.
 //!
 //! Policies: images already inside the box keep their size unless `enlarge` is set; animated
@@ -327,7 +329,7 @@ pub fn preview_observed(
     })
 }
 
-/// The whole pipeline: guard, decode, fit, resize, orient, colour, encode.
+/// The whole pipeline: guard, decode, fit, resize, colour, orient, encode.
 pub fn thumbnail(bytes: &[u8], opts: &Options) -> Result<Thumbnail, Error> {
     thumbnail_observed(bytes, opts, &mut |_| {})
 }
