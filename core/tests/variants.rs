@@ -113,12 +113,11 @@ fn naive_cmyk(rgb: &[u8]) -> Vec<u8> {
     for p in rgb.chunks_exact(3) {
         let max = u32::from(*p.iter().max().unwrap());
         let k = 255 - max;
+        // Black (max 0) has no other ink.
         let ink = |v: u8| {
-            if max == 0 {
-                0
-            } else {
-                (((max - u32::from(v)) * 255 + max / 2) / max) as u8
-            }
+            ((max - u32::from(v)) * 255 + max / 2)
+                .checked_div(max)
+                .unwrap_or(0) as u8
         };
         out.extend_from_slice(&[ink(p[0]), ink(p[1]), ink(p[2]), k as u8]);
     }
