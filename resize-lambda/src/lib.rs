@@ -10,7 +10,7 @@
 //!    `FITBOX_MAX_BYTES` before reading the body (bodies are also cut off at the limit).
 //!    A missing original is a repeated delivery when its thumbnail (`images/NAME/`) or its
 //!    `rejected/NAME` copy exists: [`Outcome::AlreadyDone`].
-//! 3. **`fitbox_core::thumbnail`** on a blocking thread.
+//! 3. **`fitbox_core::thumbnail_observed`** on a blocking thread, timing each stage.
 //! 4. **PutObject** the thumbnail to the resized bucket at `images/NAME/{w}x{h}.{ext}`
 //!    (deterministic, so a repeated event rewrites the same object) with its `Content-Type`,
 //!    `Cache-Control: public, max-age=31536000, immutable` and metadata `width`, `height`,
@@ -32,8 +32,9 @@
 //! succeeds).
 //!
 //! Logs are `tracing` events (JSON in Lambda): key, source size, format and dimensions, output
-//! dimensions and size, and milliseconds spent downloading, in `fitbox_core::thumbnail`
-//! (decode + resize + encode, one call), uploading and deleting.
+//! dimensions and size, and milliseconds spent downloading, decoding, resizing, converting
+//! colour and turning upright, encoding (the stages of `fitbox_core::thumbnail_observed`, and
+//! their sum `thumbnail_ms`), uploading and deleting ([`Timings`]).
 //!
 //! Configuration: see [`config`] (environment variables and their defaults).
 //!
@@ -66,8 +67,17 @@ pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 pub struct Timings {
     /// GetObject until the last body byte.
     pub download: Duration,
-    /// `fitbox_core::thumbnail`: guard, decode, resize, orient, colour, encode.
+    /// `fitbox_core::thumbnail`: guard, decode, resize, colour, orient, encode.
     pub thumbnail: Duration,
+    /// Of `thumbnail`, up to [`fitbox_core::Stage::Decoded`]: header check and decode.
+    pub decode: Duration,
+    /// Of `thumbnail`, up to [`fitbox_core::Stage::Resized`]: resampling to the fitted size.
+    pub resize: Duration,
+    /// Of `thumbnail`, up to [`fitbox_core::Stage::Oriented`]: conversion to sRGB, turning
+    /// upright and the pixel hash.
+    pub color: Duration,
+    /// Of `thumbnail`, up to [`fitbox_core::Stage::Encoded`]: JPEG or PNG encoding.
+    pub encode: Duration,
     /// PutObject of the thumbnail.
     pub upload: Duration,
     /// DeleteObject of the original.
@@ -354,13 +364,13 @@ pub async fn process_record(
     // ---- decode, resize, encode ----
     let t = Instant::now();
     let opts = cfg.options;
-    let result = tokio::task::spawn_blocking(move || fitbox_core::thumbnail(&data, &opts))
+    let result = tokio::task::spawn_blocking(move || thumbnail_timed(&data, &opts))
         .await
         .map_err(|e| TransientError::Task {
             key: key.clone(),
             message: e.to_string(),
         })?;
-    let thumb = match result {
+    let (thumb, stages) = match result {
         Ok(t) => t,
         Err(e) if e.is_input_error() => return reject(s3, cfg, &key, &e, &original).await,
         Err(e) => return Err(TransientError::Pipeline { key, source: e }),
@@ -411,6 +421,10 @@ pub async fn process_record(
     let timings = Timings {
         download,
         thumbnail,
+        decode: stages.decode,
+        resize: stages.resize,
+        color: stages.color,
+        encode: stages.encode,
         upload,
         delete,
         total: started.elapsed(),
@@ -428,6 +442,10 @@ pub async fn process_record(
         output_bytes = out_bytes,
         download_ms = ms(download),
         thumbnail_ms = ms(thumbnail),
+        decode_ms = ms(stages.decode),
+        resize_ms = ms(stages.resize),
+        color_ms = ms(stages.color),
+        encode_ms = ms(stages.encode),
         upload_ms = ms(upload),
         delete_ms = ms(delete),
         total_ms = ms(timings.total),
@@ -443,6 +461,38 @@ pub async fn process_record(
         pixel_sha256: thumb.pixel_sha256,
         timings,
     }))
+}
+
+/// The stages of one `fitbox_core::thumbnail` call.
+#[derive(Default)]
+struct Stages {
+    decode: Duration,
+    resize: Duration,
+    color: Duration,
+    encode: Duration,
+}
+
+/// `fitbox_core::thumbnail`, timing each stage with the pipeline's observer.
+fn thumbnail_timed(
+    data: &[u8],
+    opts: &fitbox_core::Options,
+) -> Result<(fitbox_core::Thumbnail, Stages), fitbox_core::Error> {
+    use fitbox_core::Stage;
+    let mut stages = Stages::default();
+    let mut last = Instant::now();
+    let thumb = fitbox_core::thumbnail_observed(data, opts, &mut |stage| {
+        let now = Instant::now();
+        let spent = now - last;
+        last = now;
+        match stage {
+            Stage::Probed | Stage::Decoded => stages.decode += spent,
+            Stage::Resized => stages.resize += spent,
+            Stage::Coloured | Stage::Oriented => stages.color += spent,
+            Stage::Encoded => stages.encode += spent,
+            _ => {}
+        }
+    })?;
+    Ok((thumb, stages))
 }
 
 /// What the original carried that the thumbnail or the rejected copy keeps.

@@ -273,16 +273,44 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
         .unwrap_or_else(|| panic!("no JSON \"resized\" log line:\n{log}"));
     let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
     let fields = &v["fields"];
+    let num = |f: &str| {
+        fields[f]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{f} missing or not a number in {line}"))
+    };
     for f in [
         "download_ms",
+        "decode_ms",
+        "resize_ms",
+        "color_ms",
+        "encode_ms",
         "thumbnail_ms",
         "upload_ms",
-        "source_bytes",
-        "width",
+        "delete_ms",
+        "total_ms",
     ] {
-        assert!(fields.get(f).is_some(), "{f} missing in {line}");
+        let ms = num(f);
+        assert!(
+            ms.is_finite() && (0.0..60_000.0).contains(&ms),
+            "{f} = {ms} in {line}"
+        );
     }
+    // A 24 MP WebP takes real time to decode and resample.
+    assert!(num("decode_ms") > 1.0 && num("resize_ms") > 0.0, "{line}");
+    let stages = num("decode_ms") + num("resize_ms") + num("color_ms") + num("encode_ms");
+    assert!(stages <= num("thumbnail_ms") + 0.005, "{line}");
+    assert!(num("thumbnail_ms") <= num("total_ms"), "{line}");
     assert_eq!(fields["key"], key);
+    assert_eq!(num("source_bytes"), photo.len() as f64);
+    assert_eq!(
+        (num("source_width"), num("source_height")),
+        (want.source.width as f64, want.source.height as f64)
+    );
+    assert_eq!(
+        (num("width"), num("height")),
+        (want.width as f64, want.height as f64)
+    );
+    assert_eq!(num("output_bytes"), want.bytes.len() as f64);
 
     // 2. The same event again: a repeated delivery, success without work.
     env.faults.reset_counters();
