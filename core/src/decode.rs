@@ -2,7 +2,9 @@
 //! orientation). JPEG goes straight to zune-jpeg (strict mode, so truncated data is an error, not
 //! a half-grey photo), except that a JPEG shrunk at least 4x is decoded at 1/2, 1/4 or 1/8 DCT
 //! scale by jpeg-decoder (shrink-on-load; zune-jpeg still reads its headers, ICC and EXIF);
-//! PNG, WebP and GIF go through the `image` crate's decoders. Animated GIF,
+//! a PNG that is shrunk (8-bit RGB, palette or grey, not interlaced) is read row by row with png
+//! and resampled as it is inflated (shrink-on-load, [`decode_png_shrunk`]); other PNGs, WebP and
+//! GIF go through the `image` crate's decoders. Animated GIF,
 //! WebP and APNG: the first frame (documented policy).
 
 use std::io::Cursor;
@@ -14,7 +16,9 @@ use zune_core::options::DecoderOptions;
 use zune_jpeg::errors::DecodeErrors;
 use zune_jpeg::JpegDecoder;
 
+use crate::fit::Filter;
 use crate::guard::{check_dimensions, Probe};
+use crate::resize::RowShrinker;
 use crate::{Error, Format, Limits};
 
 /// Channel layout of decoded pixels.
@@ -67,7 +71,14 @@ pub(crate) fn decode(
 ) -> Result<Decoded, Error> {
     let decoded = match probe.format {
         Format::Jpeg => decode_jpeg(bytes, limits, target)?,
-        Format::Png | Format::Webp | Format::Gif => decode_with_image(bytes, probe.format, limits)?,
+        Format::Png => match target {
+            Some(t) => match decode_png_shrunk(bytes, limits, t)? {
+                Some(d) => d,
+                None => decode_with_image(bytes, Format::Png, limits)?,
+            },
+            None => decode_with_image(bytes, Format::Png, limits)?,
+        },
+        Format::Webp | Format::Gif => decode_with_image(bytes, probe.format, limits)?,
     };
     // The decoder's own idea of the size must also pass the guard (headers can disagree).
     check_dimensions(decoded.width, decoded.height, limits)?;
@@ -216,10 +227,16 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
 /// libvips does, a real Lanczos2 reduction of at least 2x (its 4-tap support then spans at least
 /// 8 decoded pixels per output pixel) does the final step and sets the quality.
 fn needed_size(width: u32, height: u32, orientation: u8, t: Target) -> (u32, u32) {
+    let (rw, rh, _) = fitted_stored(width, height, orientation, t);
+    (rw.saturating_mul(2), rh.saturating_mul(2))
+}
+
+/// The fitted size in stored orientation and its filter: what `preview` resamples to.
+fn fitted_stored(width: u32, height: u32, orientation: u8, t: Target) -> (u32, u32, Filter) {
     let (shown_w, shown_h) = crate::orient::displayed(width, height, orientation);
     let f = crate::fit::fit(shown_w, shown_h, t.box_width, t.box_height, t.enlarge);
     let (rw, rh) = crate::orient::displayed(f.width, f.height, orientation);
-    (rw.saturating_mul(2), rh.saturating_mul(2))
+    (rw, rh, f.filter)
 }
 
 /// The largest DCT reduction (scale 1/8, 1/4 or 1/2) whose output is at least `need` on both
@@ -436,17 +453,7 @@ fn image_error(format: Format, e: image::ImageError) -> Error {
             format,
             detail: io.to_string(),
         },
-        other => truncated_or_corrupt(
-            format,
-            other.to_string(),
-            &[
-                "eof",
-                "end of file",
-                "truncated",
-                "unexpected end",
-                "no more data",
-            ],
-        ),
+        other => truncated_or_corrupt(format, other.to_string(), IMAGE_TRUNCATION),
     }
 }
 
@@ -481,6 +488,127 @@ fn decode_with_image(bytes: &[u8], format: Format, limits: &Limits) -> Result<De
         Format::Jpeg => unreachable!("JPEG is decoded by decode_jpeg"),
     }
 }
+
+/// PNG shrink-on-load: the rows of a non-interlaced 8-bit RGB, palette (without transparency)
+/// or grey PNG that is shrunk are resampled as they are inflated ([`RowShrinker`]), so the
+/// full-size image is never held: peak memory is the input plus a `fitted width x height` strip
+/// instead of `width x height x 3` (3.5 MB instead of 44 MB for a 5120x2880 PNG to 400x225).
+/// `Ok(None)` for every other PNG (interlaced, 16-bit, alpha, not shrinking): the caller decodes
+/// it whole. Which path a PNG takes depends on its header alone, the same on every platform.
+fn decode_png_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option<Decoded>, Error> {
+    let mut dec = png::Decoder::new_with_limits(
+        Cursor::new(bytes),
+        png::Limits {
+            bytes: METADATA_BYTES as usize,
+        },
+    );
+    // Read text chunks as the `image` crate's decoder does, so both paths refuse the same files.
+    dec.set_ignore_text_chunk(false);
+    let header = dec.read_header_info().map_err(png_error)?;
+    let (width, height) = (header.width, header.height);
+    check_dimensions(width, height, limits)?;
+    if header.interlaced || header.bit_depth == png::BitDepth::Sixteen {
+        return Ok(None);
+    }
+    dec.set_transformations(png::Transformations::EXPAND);
+    let mut reader = dec.read_info().map_err(png_error)?;
+    let grey = match reader.output_color_type() {
+        (png::ColorType::Rgb, png::BitDepth::Eight) => false,
+        (png::ColorType::Grayscale, png::BitDepth::Eight) => true,
+        _ => return Ok(None),
+    };
+    let info = reader.info();
+    let orientation = exif_orientation(info.exif_metadata.as_deref());
+    let (rw, rh, filter) = fitted_stored(width, height, orientation, t);
+    if filter != Filter::Lanczos2 || rw >= width || rh >= height {
+        return Ok(None);
+    }
+    // A grey profile cannot be applied to the RGB we expand grey into; grey stays grey.
+    let icc = info
+        .icc_profile
+        .as_deref()
+        .filter(|p| !grey && p.get(16..20) == Some(b"RGB "))
+        .map(<[u8]>::to_vec);
+    let mut shrinker = RowShrinker::new(width, height, rw, rh, filter)?;
+    let line = width as usize * 3;
+    let strip_rows = RowShrinker::STRIP_ROWS.min(height) as usize;
+    let mut strip = vec![0u8; line * strip_rows];
+    let mut grey_row = vec![0u8; if grey { width as usize } else { 0 }];
+    let mut filled = 0;
+    for _ in 0..height {
+        let row = &mut strip[filled * line..(filled + 1) * line];
+        let got = if grey {
+            let got = reader.read_row(&mut grey_row).map_err(png_error)?;
+            for (px, &v) in row.chunks_exact_mut(3).zip(&grey_row) {
+                px.fill(v);
+            }
+            got
+        } else {
+            reader.read_row(row).map_err(png_error)?
+        };
+        if got.is_none() {
+            return Err(Error::Truncated {
+                format: Format::Png,
+                detail: "the image data ends before its last row".into(),
+            });
+        }
+        filled += 1;
+        if filled == strip_rows {
+            shrinker.push(&strip)?;
+            filled = 0;
+        }
+    }
+    shrinker.push(&strip[..filled * line])?;
+    // One more read finishes the image data and checks its end, as a whole-image decode does:
+    // a PNG cut inside its last IDAT (checksum gone) is refused on both paths.
+    let extra = if grey {
+        reader.read_row(&mut grey_row)
+    } else {
+        reader.read_row(&mut strip[..line])
+    };
+    if extra.map_err(png_error)?.is_some() {
+        return Err(Error::Corrupt {
+            format: Format::Png,
+            detail: "more image rows than the header declares".into(),
+        });
+    }
+    Ok(Some(Decoded {
+        width: rw,
+        height: rh,
+        source_width: width,
+        source_height: height,
+        layout: Layout::Rgb,
+        data: shrinker.finish()?,
+        icc,
+        orientation,
+    }))
+}
+
+fn png_error(e: png::DecodingError) -> Error {
+    let format = Format::Png;
+    match e {
+        png::DecodingError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::Truncated {
+                format,
+                detail: io.to_string(),
+            }
+        }
+        png::DecodingError::LimitsExceeded => Error::Corrupt {
+            format,
+            detail: "decoding would need more memory than allowed (metadata or buffers)".into(),
+        },
+        other => truncated_or_corrupt(format, other.to_string(), IMAGE_TRUNCATION),
+    }
+}
+
+/// Phrases of the `image` crate's decoders (and png's) that mean the data ended early.
+const IMAGE_TRUNCATION: &[&str] = &[
+    "eof",
+    "end of file",
+    "truncated",
+    "unexpected end",
+    "no more data",
+];
 
 /// What a PNG decoder may allocate for metadata and its own buffers while reading the header.
 const METADATA_BYTES: u64 = 64 << 20;

@@ -254,7 +254,9 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<guard::Probe, Error> {
 pub enum Stage {
     /// Options validated and the header checked against the limits.
     Probed,
-    /// Pixels decoded (possibly at a reduced JPEG scale) with orientation and ICC profile.
+    /// Pixels decoded (possibly at a reduced JPEG scale, or, for a PNG that is shrunk, already
+    /// resampled row by row so that [`Stage::Resized`] follows at once) with orientation and ICC
+    /// profile.
     Decoded,
     /// Resampled to the fitted size.
     Resized,
