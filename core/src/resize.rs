@@ -203,7 +203,11 @@ mod tests {
         let whole = shrink_in_strips(&data, w, h, dw, dh, h);
         assert_eq!(whole.len(), (dw * dh * 3) as usize);
         for rows in [1, 7, 32, 202] {
-            assert_eq!(shrink_in_strips(&data, w, h, dw, dh, rows), whole, "{rows} rows");
+            assert_eq!(
+                shrink_in_strips(&data, w, h, dw, dh, rows),
+                whole,
+                "{rows} rows"
+            );
         }
     }
 
