@@ -77,7 +77,11 @@ fn pngs_that_are_not_shrunk_or_not_eligible_still_decode() {
     let wide = image::ImageBuffer::<image::Luma<u16>, _>::from_fn(900, 450, |x, y| {
         image::Luma([u16::from(g.get_pixel(x, y).0[0]) * 257])
     });
-    let t = thumbnail(&png(image::DynamicImage::ImageLuma16(wide)), &Options::default()).unwrap();
+    let t = thumbnail(
+        &png(image::DynamicImage::ImageLuma16(wide)),
+        &Options::default(),
+    )
+    .unwrap();
     assert_eq!((t.width, t.height), (400, 200));
 }
 
