@@ -6,6 +6,9 @@
 //! * **Object-created events**: every successful PutObject, CopyObject and
 //!   CompleteMultipartUpload sends an [`ObjectCreated`] on the channel returned by
 //!   [`LocalS3::start`] (any key; consumers filter by prefix). Failed writes send nothing.
+//!   [`LocalS3::start_with_queue`] sends them instead into a bounded queue the caller owns,
+//!   for one bucket and key prefix only, with back-pressure: while the queue is full, a write
+//!   there waits for space before it is stored (and answered). No event is dropped.
 //! * **Presigned uploads stay honest**: a query-signed request carrying an `x-amz-*` header
 //!   that the signature does not cover (e.g. an `x-amz-meta-*` the uploader added) is refused
 //!   with 403 AccessDenied, as AWS does. s3s alone would store it.
@@ -111,6 +114,22 @@ pub struct ObjectCreated {
     pub size: u64,
 }
 
+/// A bounded queue for object-created events with back-pressure
+/// ([`LocalS3::start_with_queue`]).
+///
+/// Only writes to `bucket` under `prefix` send an event. Each of them first waits for a free
+/// slot in `tx` (its capacity is the bound), then stores the object, then fills the slot: a
+/// full queue holds the client's request unanswered, with its body unread, instead of
+/// buffering events without bound, and an event is never dropped. Other writes send nothing and
+/// never wait, so a consumer that writes elsewhere (thumbnails, `rejected/` copies) can never
+/// block on its own queue. When the receiver is gone, writes are stored without an event.
+#[derive(Debug, Clone)]
+pub struct EventQueue {
+    pub tx: mpsc::Sender<ObjectCreated>,
+    pub bucket: String,
+    pub prefix: String,
+}
+
 /// A running server. Dropping it stops accepting connections at once; [`shutdown`]
 /// (Self::shutdown) also lets requests in flight finish.
 #[derive(Debug)]
@@ -128,6 +147,19 @@ impl LocalS3 {
     pub async fn start(
         opts: Options,
     ) -> anyhow::Result<(LocalS3, mpsc::UnboundedReceiver<ObjectCreated>)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let s3 = LocalS3::start_inner(opts, store::Events::Unbounded(tx)).await?;
+        Ok((s3, rx))
+    }
+
+    /// Like [`start`](Self::start), but the object-created events of `queue.bucket` under
+    /// `queue.prefix` go into `queue.tx` with back-pressure (see [`EventQueue`]); other writes
+    /// send none.
+    pub async fn start_with_queue(opts: Options, queue: EventQueue) -> anyhow::Result<LocalS3> {
+        LocalS3::start_inner(opts, store::Events::Queue(queue)).await
+    }
+
+    async fn start_inner(opts: Options, events: store::Events) -> anyhow::Result<LocalS3> {
         tokio::fs::create_dir_all(&opts.root)
             .await
             .with_context(|| format!("creating S3 data directory {}", opts.root.display()))?;
@@ -144,10 +176,9 @@ impl LocalS3 {
         let fs = s3s_fs::FileSystem::new(&opts.root).map_err(|e| {
             anyhow::anyhow!("opening S3 data directory {}: {e:?}", opts.root.display())
         })?;
-        let (tx, rx) = mpsc::unbounded_channel();
         let store = store::Store {
-            fs,
-            events: tx,
+            fs: Arc::new(fs),
+            events,
             faults: opts.faults.clone(),
         };
         let mut builder = S3ServiceBuilder::new(store);
@@ -192,16 +223,13 @@ impl LocalS3 {
             SHUTDOWN_GRACE,
         ));
         tracing::debug!(%addr, root = %opts.root.display(), "local S3 listening");
-        Ok((
-            LocalS3 {
-                addr,
-                access_key: opts.access_key,
-                secret_key: opts.secret_key,
-                stop,
-                task: Some(task),
-            },
-            rx,
-        ))
+        Ok(LocalS3 {
+            addr,
+            access_key: opts.access_key,
+            secret_key: opts.secret_key,
+            stop,
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:PORT`.

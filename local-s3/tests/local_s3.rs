@@ -702,3 +702,80 @@ async fn network_faults_drop_the_connection_before_or_after_the_operation_or_han
     assert_eq!(faults.injected(Op::Put), 3);
     assert_eq!(faults.injected(Op::Delete), 1);
 }
+
+/// `start_with_queue`: a write under the queue's bucket and prefix waits for a free slot before
+/// it is stored, so a full queue holds the client's request (no event dropped, none buffered
+/// beyond the capacity); writes elsewhere send no event and never wait; once the receiver is
+/// gone, writes are stored without an event.
+#[tokio::test]
+async fn a_bounded_queue_holds_writes_back_until_there_is_room() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = Options::new(dir.path().join("s3"));
+    opts.buckets = vec!["uploads".into(), "resized".into()];
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let queue = fitbox_local_s3::EventQueue {
+        tx,
+        bucket: "uploads".into(),
+        prefix: "uploads/".into(),
+    };
+    let s3 = LocalS3::start_with_queue(opts, queue)
+        .await
+        .expect("start local S3");
+    let c = s3.client();
+    let put = |bucket: &'static str, key: &'static str| {
+        let c = c.clone();
+        async move {
+            c.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from_static(b"abc"))
+                .send()
+                .await
+                .map(|_| ())
+        }
+    };
+
+    // The first fills the queue.
+    put("uploads", "uploads/a").await.expect("put a");
+    // The second waits, unstored, while the queue is full.
+    let second = tokio::spawn(put("uploads", "uploads/b"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !second.is_finished(),
+        "a PUT was answered while the queue was full"
+    );
+    assert!(!exists(&c, "uploads", "uploads/b").await);
+    // Writes the queue does not want are neither held nor queued.
+    put("resized", "images/a/1x1.jpg")
+        .await
+        .expect("put elsewhere");
+    put("uploads", "rejected/a").await.expect("put elsewhere");
+
+    // Room: the waiting PUT goes through, in order, nothing dropped.
+    let ev = rx.recv().await.expect("event a");
+    assert_eq!(
+        ev,
+        ObjectCreated {
+            bucket: "uploads".into(),
+            key: "uploads/a".into(),
+            size: 3
+        }
+    );
+    tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("the waiting PUT is answered once there is room")
+        .expect("task")
+        .expect("put b");
+    let ev = rx.recv().await.expect("event b");
+    assert_eq!(ev.key, "uploads/b");
+    assert!(rx.try_recv().is_err(), "an event for a write elsewhere");
+
+    // Nobody listens any more: writes are stored without waiting.
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(5), put("uploads", "uploads/c"))
+        .await
+        .expect("a PUT waited for a queue nobody reads")
+        .expect("put c");
+    assert!(exists(&c, "uploads", "uploads/c").await);
+    s3.shutdown().await;
+}
