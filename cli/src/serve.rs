@@ -5,9 +5,18 @@
 //! * the `fitbox-presign` router under `/api` and the built web app (`--dist`) at `/`, on one
 //!   origin;
 //! * the `fitbox-resize` library fed with the embedded store's object-created events for
-//!   `uploads/`, through a bounded queue and a small worker pool: the code path the Lambda runs.
-//!   A sweep on start (and every `--sweep-secs`) picks up anything left in `uploads/` by an
-//!   earlier run or by a failed attempt, so nothing is lost across a crash or restart.
+//!   `uploads/`, through one bounded queue (`--queue`) and a small worker pool. Each job becomes
+//!   an S3 event notification shaped as S3 sends it (one `ObjectCreated:Put` record, the key
+//!   URL-encoded) and goes through `fitbox_resize::parse_event` and `handle_event`: the code
+//!   path the Lambda runs. A sweep on start (and every `--sweep-secs`) picks up anything left in
+//!   `uploads/` by an earlier run or by a failed attempt, so nothing is lost across a crash or
+//!   restart.
+//!
+//! Back-pressure: the store puts each upload's event straight into the queue, and reserves its
+//! slot before it stores the upload ([`fitbox_local_s3::EventQueue`]). While the queue is full,
+//! a PUT to `uploads/` waits (body unread, no answer yet) until a worker takes a job; no event is
+//! dropped and nothing is buffered beyond `--queue`. The workers' own writes (thumbnails,
+//! `rejected/` copies) never wait, so they cannot block on their own queue.
 //!
 //! Ctrl-C / SIGTERM: stop taking requests and work, finish the resizes in flight, exit 0.
 
@@ -18,7 +27,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use fitbox_core::keys;
-use fitbox_local_s3::{LocalS3, ObjectCreated};
+use fitbox_local_s3::{EventQueue, LocalS3, ObjectCreated};
 use tokio::sync::{mpsc, watch, Mutex};
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -46,7 +55,8 @@ pub struct Args {
     /// Resize workers (default: number of CPUs).
     #[arg(long, env = "FITBOX_WORKERS")]
     workers: Option<usize>,
-    /// Resize jobs that may wait in the queue before uploads are slowed down.
+    /// Resize jobs that may wait in the queue. When it is full, uploads wait: a PUT to the
+    /// embedded S3 is answered once there is room (nothing is dropped).
     #[arg(long, default_value_t = 256)]
     queue: usize,
     /// Rescan `uploads/` for unfinished work this often (seconds).
@@ -126,12 +136,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     s3_opts.cors_origins = origins.clone();
     s3_opts.buckets = vec![UPLOAD_BUCKET.into(), RESIZED_BUCKET.into()];
     s3_opts.faults = test_faults_from_env()?;
-    let (s3, events) = LocalS3::start(s3_opts).await.with_context(|| {
-        format!(
-            "cannot start the embedded S3 server on port {}",
-            args.s3_port
-        )
-    })?;
+    // The resize queue: the store's object-created events for uploads/ and the sweeps' finds.
+    let (queue_tx, queue_rx) = mpsc::channel::<ObjectCreated>(args.queue.max(1));
+    let queue = EventQueue {
+        tx: queue_tx.clone(),
+        bucket: UPLOAD_BUCKET.into(),
+        prefix: keys::UPLOAD_PREFIX.into(),
+    };
+    let s3 = LocalS3::start_with_queue(s3_opts, queue)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot start the embedded S3 server on port {}",
+                args.s3_port
+            )
+        })?;
     let s3_timeout = Duration::from_secs_f64(args.s3_timeout_secs);
     let client = s3.client_with_timeouts(fitbox_resize::timeout_config(s3_timeout));
 
@@ -157,13 +176,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         client.clone(),
         resize_cfg,
         workers,
-        args.queue,
+        queue_rx,
         stop_rx.clone(),
     );
-    let feeder = tokio::spawn(feed(events, pool.tx.clone(), stop_rx.clone()));
     let sweeper = tokio::spawn(sweep_loop(
         client.clone(),
-        pool.tx.clone(),
+        queue_tx,
         Duration::from_secs(args.sweep_secs.max(1)),
         stop_rx.clone(),
     ));
@@ -181,7 +199,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("fitbox: stopping; finishing resizes in flight");
     let _ = stop_tx.send(true);
     let _ = server.await;
-    feeder.abort();
     sweeper.abort();
     pool.finish().await;
     s3.shutdown().await;
@@ -355,46 +372,18 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Object-created events of the embedded store -> resize queue (only `uploads/` of the upload
-/// bucket; the resizer's own writes land elsewhere, so it can never trigger itself).
-async fn feed(
-    mut events: mpsc::UnboundedReceiver<ObjectCreated>,
-    tx: mpsc::Sender<String>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            ev = events.recv() => {
-                let Some(ev) = ev else { return };
-                if ev.bucket == UPLOAD_BUCKET && keys::upload_name(&ev.key).is_some()
-                    && tx.send(ev.key).await.is_err() {
-                    return;
-                }
-            }
-            _ = stopped(&mut stop) => return,
-        }
-    }
-}
-
-/// Every `every`, and once at start, queue whatever waits in `uploads/`.
+/// Every `every`, and once at start, queue whatever waits in `uploads/` (a page at a time;
+/// waits while the queue is full).
 async fn sweep_loop(
     s3: aws_sdk_s3::Client,
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<ObjectCreated>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        match list_uploads(&s3).await {
-            Ok(keys) => {
-                if !keys.is_empty() {
-                    tracing::info!(count = keys.len(), "sweep: queueing unfinished uploads");
-                }
-                for key in keys {
-                    if tx.send(key).await.is_err() {
-                        return;
-                    }
-                }
-            }
+        match sweep(&s3, &tx).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "sweep: queued unfinished uploads"),
             Err(e) => tracing::warn!(error = %e, "sweep: cannot list uploads/"),
         }
         tokio::select! {
@@ -404,8 +393,9 @@ async fn sweep_loop(
     }
 }
 
-async fn list_uploads(s3: &aws_sdk_s3::Client) -> anyhow::Result<Vec<String>> {
-    let mut keys = Vec::new();
+/// Queue every object under `uploads/`; how many.
+async fn sweep(s3: &aws_sdk_s3::Client, tx: &mpsc::Sender<ObjectCreated>) -> anyhow::Result<usize> {
+    let mut count = 0;
     let mut pages = s3
         .list_objects_v2()
         .bucket(UPLOAD_BUCKET)
@@ -414,18 +404,25 @@ async fn list_uploads(s3: &aws_sdk_s3::Client) -> anyhow::Result<Vec<String>> {
         .send();
     while let Some(page) = pages.next().await {
         for obj in page?.contents() {
-            if let Some(k) = obj.key() {
-                keys.push(k.to_owned());
+            let Some(key) = obj.key() else { continue };
+            let job = ObjectCreated {
+                bucket: UPLOAD_BUCKET.into(),
+                key: key.to_owned(),
+                size: obj.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            };
+            if tx.send(job).await.is_err() {
+                return Ok(count); // the workers are gone: stopping
             }
+            count += 1;
         }
     }
-    Ok(keys)
+    Ok(count)
 }
 
-/// A fixed set of workers taking keys from one bounded queue. A key already queued or being
-/// processed is not queued twice (events and sweeps may both name it).
+/// A fixed set of workers taking jobs from one bounded queue. A key that one worker is
+/// processing is skipped by the others (events and sweeps may both name it; a later repeat
+/// finds the original gone and its result in place: the library's repeated-delivery case).
 struct Pool {
-    tx: mpsc::Sender<String>,
     handles: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -434,10 +431,9 @@ impl Pool {
         s3: aws_sdk_s3::Client,
         cfg: Arc<fitbox_resize::Config>,
         workers: usize,
-        queue: usize,
+        rx: mpsc::Receiver<ObjectCreated>,
         stop: watch::Receiver<bool>,
     ) -> Pool {
-        let (tx, rx) = mpsc::channel::<String>(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let busy = Arc::new(std::sync::Mutex::new(
             std::collections::HashSet::<String>::new(),
@@ -456,51 +452,103 @@ impl Pool {
                         if *stop.borrow() {
                             return;
                         }
-                        let key = {
+                        let job = {
                             let mut rx = rx.lock().await;
                             let mut stop = stop.clone();
+                            // Stopping wins over a job that is ready too.
                             tokio::select! {
-                                k = rx.recv() => match k { Some(k) => k, None => return },
+                                biased;
                                 _ = stopped(&mut stop) => return,
+                                j = rx.recv() => match j { Some(j) => j, None => return },
                             }
                         };
                         if !busy
                             .lock()
-                            .map(|mut b| b.insert(key.clone()))
+                            .map(|mut b| b.insert(job.key.clone()))
                             .unwrap_or(false)
                         {
                             continue; // another worker has it right now
                         }
-                        resize_with_retries(&s3, &cfg, &key).await;
+                        tracing::debug!(key = %job.key, "resize started");
+                        resize_with_retries(&s3, &cfg, &job).await;
                         if let Ok(mut b) = busy.lock() {
-                            b.remove(&key);
+                            b.remove(&job.key);
                         }
                     }
                 })
             })
             .collect();
-        Pool { tx, handles }
+        // The queue's receiver lives in the workers: once they have all returned, waiting
+        // uploads are stored without an event (the next start's sweep finds them).
+        Pool { handles }
     }
 
-    /// Stop taking jobs and wait for the ones in flight.
+    /// Wait for the workers: once `stop` is set they take no new job and finish the ones in
+    /// flight.
     async fn finish(self) {
-        drop(self.tx);
         for h in self.handles {
             let _ = h.await;
         }
     }
 }
 
-/// Run the resize library on one key; transient failures are retried a few times with backoff
-/// (like Lambda's async retries), then left in `uploads/` for the next sweep.
-async fn resize_with_retries(s3: &aws_sdk_s3::Client, cfg: &fitbox_resize::Config, key: &str) {
+/// The S3 event notification S3 would send the resize Lambda for `object`: one
+/// `ObjectCreated:Put` record, its key URL-encoded as S3 encodes it.
+fn s3_event(object: &ObjectCreated) -> serde_json::Value {
+    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    let time = DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
+    serde_json::json!({ "Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": fitbox_local_s3::REGION,
+        "eventTime": time,
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": { "principalId": "fitbox-local" },
+        "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+        "responseElements": {},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "fitbox-serve",
+            "bucket": {
+                "name": object.bucket,
+                "ownerIdentity": { "principalId": "fitbox-local" },
+                "arn": format!("arn:aws:s3:::{}", object.bucket),
+            },
+            "object": {
+                "key": fitbox_resize::encode_key(&object.key),
+                "size": object.size,
+            },
+        },
+    }]})
+}
+
+/// Hand `object`'s S3 event to the resize library as the Lambda does (`parse_event`, then
+/// `handle_event`); a transient failure is retried a few times with backoff (like Lambda's
+/// async retries), then left in `uploads/` for the next sweep.
+async fn resize_with_retries(
+    s3: &aws_sdk_s3::Client,
+    cfg: &fitbox_resize::Config,
+    object: &ObjectCreated,
+) {
+    let key = object.key.as_str();
+    let event = match fitbox_resize::parse_event(s3_event(object)) {
+        Ok(fitbox_resize::Incoming::Records(event)) => event,
+        other => {
+            tracing::error!(
+                key,
+                ?other,
+                "cannot build the S3 event; left for the next sweep"
+            );
+            return;
+        }
+    };
     let mut delay = Duration::from_millis(200);
     for attempt in 1..=4 {
-        match fitbox_resize::process_record(s3, cfg, UPLOAD_BUCKET, &fitbox_resize::encode_key(key))
-            .await
-        {
-            Ok(outcome) => {
-                tracing::debug!(key, ?outcome, "resize done");
+        match fitbox_resize::handle_event(s3, cfg, &event).await {
+            Ok(()) => {
+                tracing::debug!(key, "resize done");
                 return;
             }
             Err(e) => {
@@ -511,4 +559,37 @@ async fn resize_with_retries(s3: &aws_sdk_s3::Client, cfg: &fitbox_resize::Confi
         }
     }
     tracing::warn!(key, "resize still failing; leaving it for the next sweep");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record parses as the Lambda parses S3's, with the key encoded as S3 encodes it.
+    #[test]
+    fn jobs_become_s3_shaped_records() {
+        let object = ObjectCreated {
+            bucket: UPLOAD_BUCKET.into(),
+            key: "uploads/a b+c\u{e9}".into(),
+            size: 1234,
+        };
+        let Ok(fitbox_resize::Incoming::Records(event)) =
+            fitbox_resize::parse_event(s3_event(&object))
+        else {
+            panic!("not an S3 event")
+        };
+        assert_eq!(event.records.len(), 1);
+        let record = &event.records[0];
+        assert_eq!(record.event_name.as_deref(), Some("ObjectCreated:Put"));
+        assert_eq!(record.s3.bucket.name.as_deref(), Some(UPLOAD_BUCKET));
+        assert_eq!(
+            record.s3.object.key.as_deref(),
+            Some("uploads/a+b%2Bc%C3%A9")
+        );
+        assert_eq!(record.s3.object.size, Some(1234));
+        assert_eq!(
+            fitbox_resize::decode_key(record.s3.object.key.as_deref().unwrap()).unwrap(),
+            object.key
+        );
+    }
 }
