@@ -11,7 +11,7 @@ use fitbox_core::api::{ImagePage, UploadStatus, UploadTicket};
 use serde_json::Value;
 
 mod support;
-use support::{keys, testdata, Server, BIN, RESIZED_BUCKET, UPLOAD_BUCKET};
+use support::{keys, testdata, Launch, Server, StderrLog, BIN, RESIZED_BUCKET, UPLOAD_BUCKET};
 
 /// One attempt per step: the stack has no injected faults here, so any failure is a bug.
 async fn ticket_and_put(
@@ -47,6 +47,36 @@ fn cli_thumbnail(path: &Path) -> (u32, u32, String) {
         o["height"].as_u64().unwrap() as u32,
         o["pixel_sha256"].as_str().unwrap().to_owned(),
     )
+}
+
+/// The media type a browser would send for `path`, by its extension.
+fn media_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        other => panic!("no media type for {other:?}"),
+    }
+}
+
+/// The largest, slowest photo of the set (about 0.7 s to resize in a debug build).
+fn slow_photo() -> PathBuf {
+    testdata().join("photos/libwebp_bryce_panorama.webp")
+}
+
+/// What the embedded store logs at debug level (`RUST_LOG=fitbox_local_s3=debug`) for a
+/// thumbnail of upload `id` written, and for its original deleted.
+fn thumbnail_stored(id: &str) -> String {
+    format!("stored s3://{RESIZED_BUCKET}/images/{id}/")
+}
+fn original_deleted(id: &str) -> String {
+    format!("deleted s3://{UPLOAD_BUCKET}/uploads/{id}")
+}
+
+/// How many of `lines` contain `needle`.
+fn count(lines: &[String], needle: &str) -> usize {
+    lines.iter().filter(|l| l.contains(needle)).count()
 }
 
 async fn wait_final(http: &reqwest::Client, api: &str, id: &str, within: Duration) -> Value {
@@ -155,15 +185,56 @@ async fn upload_the_photo_set_and_broken_files() {
     // Broken and disguised files, sent past the client's own guard: the server rejects them
     // with a reason and keeps the original under rejected/.
     let edge = testdata().join("edge");
+    // (file, media type sent, reason code, words of the reason)
     let cases = [
-        ("sharp_truncated.jpg", "image/jpeg", "truncated"),
-        ("sharp_truncated.png", "image/png", "truncated"),
-        ("vips_truncated.gif", "image/gif", "truncated"),
-        ("attsaver_broken_text.jpg", "image/jpeg", "not an image"),
-        ("attsaver_ssrf_mvg.png", "image/png", "not an image"),
-        ("pillow_broken.png", "image/png", "corrupt"),
+        (
+            "sharp_truncated.jpg",
+            "image/jpeg",
+            "truncated",
+            "truncated",
+        ),
+        ("sharp_truncated.png", "image/png", "truncated", "truncated"),
+        ("vips_truncated.gif", "image/gif", "truncated", "truncated"),
+        (
+            "attsaver_broken_text.jpg",
+            "image/jpeg",
+            "not_an_image",
+            "not an image",
+        ),
+        (
+            "attsaver_ssrf_mvg.png",
+            "image/png",
+            "not_an_image",
+            "not an image",
+        ),
+        ("pillow_broken.png", "image/png", "corrupt", "corrupt"),
+        (
+            "sharp_corrupt-header.jpg",
+            "image/jpeg",
+            "corrupt",
+            "JPEG data is corrupt",
+        ),
+        // A 65536x65536 (4.3 GP) PNG in 522 kB: refused from its header, never decoded.
+        (
+            "sharp_65536-uint32-limit.png",
+            "image/png",
+            "too_many_pixels",
+            "65536x65536",
+        ),
+        (
+            "ljt_monkey12_12bit.jpg",
+            "image/jpeg",
+            "unsupported_variant",
+            "12 bits",
+        ),
+        (
+            "ljt_testimgari_arithmetic.jpg",
+            "image/jpeg",
+            "unsupported_variant",
+            "arithmetic-coded",
+        ),
     ];
-    for (file, media, words) in cases {
+    for (file, media, code, words) in cases {
         let t = ticket_and_put(
             &http,
             &server.api,
@@ -174,6 +245,7 @@ async fn upload_the_photo_set_and_broken_files() {
         .await;
         let v = wait_final(&http, &server.api, &t.id, Duration::from_secs(60)).await;
         assert_eq!(v["status"], "rejected", "{file}: {v}");
+        assert_eq!(v["code"], code, "{file}: {v}");
         assert!(v["reason"].as_str().unwrap().contains(words), "{file}: {v}");
         let kept = s3
             .head_object()
@@ -188,16 +260,58 @@ async fn upload_the_photo_set_and_broken_files() {
             Some(std::fs::metadata(edge.join(file)).unwrap().len() as i64)
         );
     }
-    // And `fitbox upload` refuses the disguised text file before sending it.
+    // A real JPEG named .png, sent as image/png: the format comes from its bytes.
+    let file = "attsaver_wrongextension.png";
+    let t = ticket_and_put(
+        &http,
+        &server.api,
+        file,
+        std::fs::read(edge.join(file)).unwrap(),
+        "image/png",
+    )
+    .await;
+    let v = wait_final(&http, &server.api, &t.id, Duration::from_secs(60)).await;
+    assert_eq!(v["status"], "ready", "{file}: {v}");
+    assert_eq!(
+        (v["image"]["width"].as_u64(), v["image"]["height"].as_u64()),
+        (Some(299), Some(400)),
+        "{file}: {v}"
+    );
+    let thumb = http
+        .get(v["image"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumb.status(), 200);
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg", "{file}");
+
+    // And `fitbox upload` refuses the disguised text file before sending it: nothing new
+    // reaches the store.
+    let before = (
+        keys(&s3, UPLOAD_BUCKET, "uploads/").await,
+        keys(&s3, UPLOAD_BUCKET, "rejected/").await,
+    );
+    let text = edge.join("attsaver_broken_text.jpg");
     let out = Command::new(BIN)
         .arg("upload")
         .arg("--api")
         .arg(&server.api)
-        .arg(edge.join("attsaver_broken_text.jpg"))
+        .arg(&text)
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("rejected: not an image"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{}: rejected: not an image: text; fitbox accepts JPEG, PNG, WebP and GIF\n",
+            text.display()
+        )
+    );
+    let after = (
+        keys(&s3, UPLOAD_BUCKET, "uploads/").await,
+        keys(&s3, UPLOAD_BUCKET, "rejected/").await,
+    );
+    assert_eq!(before, after, "fitbox upload sent a file its guard refused");
 
     assert!(
         server.stop().success(),
@@ -250,43 +364,94 @@ async fn readme_curl_upload_works_as_written() {
     );
 }
 
-/// Kill -9 while 20 uploads are being resized, start again on the same data: every upload ends
-/// up resized exactly once, nothing is lost or duplicated.
+/// Kill -9 right after 20 uploads (one worker, the slowest photo last, so several are still
+/// queued or being resized), then start again on the same data with no periodic sweep before
+/// the test ends: the start-up sweep finishes every unfinished upload, each exactly once, and
+/// redoes none that was finished. The embedded store's own log (thumbnail writes, original
+/// deletions) of both runs is the witness; the gallery lists every upload exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_and_restart_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let edge = testdata().join("edge");
-    let files: Vec<String> = (0..=8)
-        .flat_map(|n| [format!("Landscape_{n}.jpg"), format!("Portrait_{n}.jpg")])
-        .chain(["imagers_progressive_3.jpg".into(), "vips_cd1.1.jpg".into()])
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(testdata().join("photos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| *p != slow_photo())
+        .collect();
+    photos.sort();
+    let files: Vec<PathBuf> = (0..=5)
+        .map(|n| edge.join(format!("Landscape_{n}.jpg")))
+        .chain((0..=4).map(|n| edge.join(format!("Portrait_{n}.jpg"))))
+        .chain(photos)
+        .chain([slow_photo()])
         .collect();
     assert_eq!(files.len(), 20);
+    let store_log = || vec![("RUST_LOG", "warn,fitbox_local_s3=debug".to_owned())];
+
+    let run1 = StderrLog::default();
+    let server = Server::launch(
+        data.path(),
+        Launch {
+            args: vec!["--workers", "1"],
+            env: store_log(),
+            on_stderr: run1.on_stderr(),
+        },
+    );
     let mut ids = Vec::new();
-    {
-        let server = Server::start(data.path());
-        for f in &files {
-            let t = ticket_and_put(
-                &http,
-                &server.api,
-                f,
-                std::fs::read(edge.join(f)).unwrap(),
-                "image/jpeg",
-            )
-            .await;
-            ids.push(t.id);
-        }
-        // Some may be done already; most are queued or in flight. Kill hard.
-        let s3 = server.s3();
-        let done_before = keys(&s3, RESIZED_BUCKET, "images/").await.len();
-        eprintln!("{done_before} of 20 resized before the kill");
-        drop(server); // SIGKILL
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let t = ticket_and_put(
+            &http,
+            &server.api,
+            name,
+            std::fs::read(f).unwrap(),
+            media_type(f),
+        )
+        .await;
+        ids.push(t.id);
     }
-    let server = Server::start(data.path());
+    server.kill(); // SIGKILL, right after the last PUT was answered
+    let run1 = run1.lines();
+    for id in &ids {
+        assert_eq!(
+            count(&run1, &format!("stored s3://{UPLOAD_BUCKET}/uploads/{id}")),
+            1,
+            "the store did not log the upload of {id}"
+        );
+    }
+    let finished_before: HashSet<&String> = ids
+        .iter()
+        .filter(|id| count(&run1, &original_deleted(id)) == 1)
+        .collect();
+    eprintln!("{} of 20 finished before the kill", finished_before.len());
+    assert!(
+        finished_before.len() < ids.len(),
+        "every upload was finished before the kill: the restart recovers nothing"
+    );
+
+    let run2 = StderrLog::default();
+    let server = Server::launch(
+        data.path(),
+        Launch {
+            args: vec!["--sweep-secs", "3600"],
+            env: store_log(),
+            on_stderr: run2.on_stderr(),
+        },
+    );
     for id in &ids {
         let v = wait_final(&http, &server.api, id, Duration::from_secs(120)).await;
         assert_eq!(v["status"], "ready", "{v}");
     }
+    let listed = gallery(&http, &server.api).await;
+    let mut listed_ids: Vec<&str> = listed.iter().map(|e| e.id.as_str()).collect();
+    listed_ids.sort();
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(
+        listed_ids, expected,
+        "the gallery must list every upload once"
+    );
     let s3 = server.s3();
     let thumbs = keys(&s3, RESIZED_BUCKET, "images/").await;
     let mut per_id: BTreeMap<String, usize> = BTreeMap::new();
@@ -302,6 +467,210 @@ async fn crash_and_restart_loses_nothing() {
     );
     assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
     assert!(keys(&s3, UPLOAD_BUCKET, "rejected/").await.is_empty());
+    assert!(server.stop().success());
+
+    // Each upload processed once: finished before the kill and left alone after, or recovered
+    // by the start-up sweep (the only sweep of the second run) with one thumbnail write.
+    let run2 = run2.lines();
+    for id in &ids {
+        let (before, after) = (
+            count(&run1, &thumbnail_stored(id)),
+            count(&run2, &thumbnail_stored(id)),
+        );
+        assert!(
+            before <= 1,
+            "{id}: {before} thumbnail writes before the kill"
+        );
+        if finished_before.contains(id) {
+            assert_eq!(
+                after, 0,
+                "{id} was finished before the kill, and resized again"
+            );
+        } else {
+            assert_eq!(after, 1, "{id}: {after} thumbnail writes after the restart");
+            assert_eq!(count(&run2, &original_deleted(id)), 1, "{id}");
+        }
+    }
+}
+
+/// The signal arrives while resizes are in flight: `fitbox serve` exits 0 after finishing
+/// each of them (thumbnail stored, original deleted). Jobs not started stay untouched in
+/// `uploads/` for the next start; nothing is left half-done.
+async fn stop_while_resizing(signal: &str) {
+    let data = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let log = StderrLog::default();
+    let server = Server::launch(
+        data.path(),
+        Launch {
+            args: vec!["--workers", "2", "--sweep-secs", "3600"],
+            env: vec![(
+                "RUST_LOG",
+                "warn,fitbox::serve=debug,fitbox_local_s3=debug".to_owned(),
+            )],
+            on_stderr: log.on_stderr(),
+        },
+    );
+    let bytes = std::fs::read(slow_photo()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let t = ticket_and_put(
+            &http,
+            &server.api,
+            &format!("{i}.webp"),
+            bytes.clone(),
+            "image/webp",
+        )
+        .await;
+        ids.push(t.id);
+    }
+    assert!(log.wait_for("resize started", Duration::from_secs(30)));
+    let status = server.signal(signal);
+    assert_eq!(status.code(), Some(0), "SIG{signal}: {status:?}");
+
+    let lines = log.lines();
+    let at = |needle: &str| lines.iter().position(|l| l.contains(needle));
+    let stopping = at("fitbox: stopping").expect("no 'stopping' line");
+    assert!(at("fitbox: stopped").is_some_and(|i| i > stopping));
+    // s3s-fs keeps each object as a file named by its key.
+    let s3_dir = data.path().join("s3");
+    let mut in_flight = 0;
+    for id in &ids {
+        let original = s3_dir.join(UPLOAD_BUCKET).join("uploads").join(id);
+        let thumbs: Vec<_> = std::fs::read_dir(s3_dir.join(RESIZED_BUCKET).join("images").join(id))
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        let started = lines
+            .iter()
+            .position(|l| l.contains("resize started") && l.contains(id.as_str()));
+        match started {
+            Some(started) => {
+                let deleted = at(&original_deleted(id))
+                    .unwrap_or_else(|| panic!("{id}: started, never finished"));
+                assert!(!original.exists(), "{id}: original left behind");
+                assert_eq!(thumbs.len(), 1, "{id}: thumbnails {thumbs:?}");
+                if started < stopping && deleted > stopping {
+                    in_flight += 1;
+                }
+            }
+            None => {
+                assert!(
+                    original.exists(),
+                    "{id}: not started, yet its original is gone"
+                );
+                assert!(thumbs.is_empty(), "{id}: not started, yet {thumbs:?}");
+            }
+        }
+    }
+    assert!(
+        in_flight >= 1,
+        "no resize was in flight when SIG{signal} arrived"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_resizes_in_flight_and_exits_0() {
+    stop_while_resizing("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_finishes_resizes_in_flight_and_exits_0() {
+    stop_while_resizing("INT").await;
+}
+
+/// A full queue holds uploads back: with one worker and room for one waiting job, the third
+/// PUT is answered only once the worker has finished the first upload and taken the second.
+/// Nothing is dropped: all three end up ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_holds_uploads_back() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::launch(
+        data.path(),
+        Launch {
+            args: vec!["--workers", "1", "--queue", "1", "--sweep-secs", "3600"],
+            ..Launch::default()
+        },
+    );
+    let http = reqwest::Client::new();
+    let s3 = server.s3();
+    let bytes = std::fs::read(slow_photo()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let t = ticket_and_put(
+            &http,
+            &server.api,
+            &format!("{i}.webp"),
+            bytes.clone(),
+            "image/webp",
+        )
+        .await;
+        ids.push(t.id);
+    }
+    let done = keys(&s3, RESIZED_BUCKET, "images/").await;
+    assert!(
+        done.iter()
+            .any(|k| k.starts_with(&format!("images/{}/", ids[0]))),
+        "the third PUT was answered before the first upload was finished: no back-pressure \
+         ({done:?})"
+    );
+    for id in &ids {
+        let v = wait_final(&http, &server.api, id, Duration::from_secs(60)).await;
+        assert_eq!(v["status"], "ready", "{v}");
+    }
+    assert!(server.stop().success());
+}
+
+/// `fitbox upload` without `--json`: one line per file, in the order given; exit status 1 when
+/// the server rejected a file (one the client's own guard let through, so it was sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_prints_plain_lines_and_fails_on_a_server_rejection() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let edge = testdata().join("edge");
+    let (good, bad) = (
+        edge.join("Landscape_6.jpg"),
+        edge.join("sharp_truncated.jpg"),
+    );
+    let out = Command::new(BIN)
+        .arg("upload")
+        .arg("--api")
+        .arg(&server.api)
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    // "FILE: ready WxH BYTES bytes URL"
+    let rest = lines[0]
+        .strip_prefix(&format!("{}: ready 400x267 ", good.display()))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let (bytes, url) = rest
+        .split_once(" bytes ")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let http = reqwest::Client::new();
+    let listed = gallery(&http, &server.api).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].url, url);
+    assert_eq!(listed[0].bytes.to_string(), bytes);
+    // "FILE: rejected: REASON", the server's reason.
+    assert!(
+        lines[1].starts_with(&format!(
+            "{}: rejected: JPEG data is truncated",
+            bad.display()
+        )),
+        "{stdout}"
+    );
+    let s3 = server.s3();
+    assert_eq!(keys(&s3, UPLOAD_BUCKET, "rejected/").await.len(), 1);
+    assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
 }
 
 /// 100 concurrent presign + upload round trips of small real images, no errors, all listed.

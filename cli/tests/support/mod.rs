@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -17,7 +18,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
 pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
 pub const RESIZED_BUCKET: &str = "fitbox-resized";
 
-/// How to start a server beyond the defaults (free ports, `--sweep-secs 2`, no web app).
+/// How to start a server beyond the defaults (free ports, `--sweep-secs 2` unless `args` names
+/// it, no web app).
 #[derive(Default)]
 pub struct Launch<'a> {
     pub args: Vec<&'a str>,
@@ -29,8 +31,41 @@ pub struct Launch<'a> {
 /// A running `fitbox serve`; killed on drop.
 pub struct Server {
     child: Child,
+    /// Reads stderr into `Launch::on_stderr`; joined once the child has exited.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     pub api: String,
     pub s3: String,
+}
+
+/// Every line a server writes to stderr, in order, shared with an `on_stderr` that records them
+/// (and passes them through to the test's stderr).
+#[derive(Clone, Default)]
+pub struct StderrLog(Arc<Mutex<Vec<String>>>);
+
+impl StderrLog {
+    pub fn on_stderr(&self) -> Option<Box<dyn FnMut(String) + Send>> {
+        let lines = self.0.clone();
+        Some(Box::new(move |line: String| {
+            eprintln!("{line}");
+            lines.lock().unwrap().push(line);
+        }))
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Wait up to `within` for a line containing `needle`; whether one came.
+    pub fn wait_for(&self, needle: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.0.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
 }
 
 impl Server {
@@ -40,22 +75,17 @@ impl Server {
 
     pub fn launch(data: &Path, launch: Launch<'_>) -> Server {
         let mut cmd = Command::new(BIN);
-        cmd.args([
-            "serve",
-            "--port",
-            "0",
-            "--s3-port",
-            "0",
-            "--sweep-secs",
-            "2",
-        ])
-        .args(&launch.args)
-        .arg("--data")
-        .arg(data)
-        .arg("--dist")
-        .arg(data.join("no-dist"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped());
+        cmd.args(["serve", "--port", "0", "--s3-port", "0"]);
+        if !launch.args.contains(&"--sweep-secs") {
+            cmd.args(["--sweep-secs", "2"]);
+        }
+        cmd.args(&launch.args)
+            .arg("--data")
+            .arg(data)
+            .arg("--dist")
+            .arg(data.join("no-dist"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped());
         for (k, v) in &launch.env {
             cmd.env(k, v);
         }
@@ -65,14 +95,14 @@ impl Server {
             Stdio::inherit()
         });
         let mut child = cmd.spawn().expect("start fitbox serve");
-        if let Some(mut on_line) = launch.on_stderr {
+        let stderr_reader = launch.on_stderr.map(|mut on_line| {
             let stderr = child.stderr.take().expect("stderr");
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     on_line(line);
                 }
-            });
-        }
+            })
+        });
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -95,6 +125,7 @@ impl Server {
         }
         Server {
             child,
+            stderr_reader,
             api: api.unwrap(),
             s3: s3.unwrap(),
         }
@@ -119,26 +150,46 @@ impl Server {
     }
 
     /// SIGTERM, and the exit status.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(self) -> std::process::ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Send `signal` (`TERM`, `INT`, ...) and wait up to 60 s for the exit status; the
+    /// `on_stderr` callback has seen every line when this returns.
+    pub fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&pid)
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} {pid} failed");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                self.join_stderr();
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "fitbox serve did not stop within 60 s of SIGTERM"
+                "fitbox serve did not stop within 60 s of SIG{signal}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    /// SIGKILL, as a crash would.
+    /// SIGKILL, as a crash would; the `on_stderr` callback has seen every line when this
+    /// returns.
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.join_stderr();
+    }
+
+    fn join_stderr(&mut self) {
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
     }
 }
 
