@@ -2,9 +2,12 @@
 //!
 //! Each file is checked with fitbox-core's guard first (with the server's own limits from
 //! `GET /api/config`), so a file the server would refuse is reported at once and never sent.
-//! The rest get tickets in one `POST /api/uploads`, are PUT to their signed URLs with a progress
-//! bar each, and are followed with `GET /api/uploads/{id}` until ready or rejected. One line per
-//! file on stdout; exit status 1 if any file was rejected or failed.
+//! The rest go `--parallel` at a time: each asks for its own ticket (`POST /api/uploads`, one per
+//! file, just before sending, so a long list never outlives a signed URL), is PUT to its signed
+//! URL with a progress bar, and is followed with `GET /api/uploads/{id}` until ready or
+//! rejected. One line per file on stdout, in the order given (`FILE: ready WxH BYTES bytes URL`,
+//! `FILE: rejected: REASON` or `FILE: failed: WHY`; `--json`: one object per line); exit status 1
+//! if any file was rejected or failed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
