@@ -596,14 +596,11 @@ async fn a_full_queue_holds_uploads_back() {
     let bytes = std::fs::read(slow_photo()).unwrap();
     let mut ids = Vec::new();
     for i in 0..3 {
-        let t = ticket_and_put(
-            &http,
-            &server.api,
-            &format!("{i}.webp"),
-            bytes.clone(),
-            "image/webp",
-        )
-        .await;
+        let name = format!("{i}.webp");
+        let put = ticket_and_put(&http, &server.api, &name, bytes.clone(), "image/webp");
+        let t = tokio::time::timeout(Duration::from_secs(60), put)
+            .await
+            .unwrap_or_else(|_| panic!("PUT {i} still waiting after 60 s"));
         ids.push(t.id);
     }
     let done = keys(&s3, RESIZED_BUCKET, "images/").await;

@@ -736,7 +736,10 @@ async fn a_bounded_queue_holds_writes_back_until_there_is_room() {
     };
 
     // The first fills the queue.
-    put("uploads", "uploads/a").await.expect("put a");
+    tokio::time::timeout(Duration::from_secs(5), put("uploads", "uploads/a"))
+        .await
+        .expect("the first PUT is answered at once")
+        .expect("put a");
     // The second waits, unstored, while the queue is full.
     let second = tokio::spawn(put("uploads", "uploads/b"));
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -746,10 +749,12 @@ async fn a_bounded_queue_holds_writes_back_until_there_is_room() {
     );
     assert!(!exists(&c, "uploads", "uploads/b").await);
     // Writes the queue does not want are neither held nor queued.
-    put("resized", "images/a/1x1.jpg")
-        .await
-        .expect("put elsewhere");
-    put("uploads", "rejected/a").await.expect("put elsewhere");
+    for (bucket, key) in [("resized", "images/a/1x1.jpg"), ("uploads", "rejected/a")] {
+        tokio::time::timeout(Duration::from_secs(5), put(bucket, key))
+            .await
+            .unwrap_or_else(|_| panic!("a write to {bucket}/{key} waited for the queue"))
+            .expect("put elsewhere");
+    }
 
     // Room: the waiting PUT goes through, in order, nothing dropped.
     let ev = rx.recv().await.expect("event a");
