@@ -732,6 +732,7 @@ async fn a_bounded_queue_holds_writes_back_until_there_is_room() {
                 .send()
                 .await
                 .map(|_| ())
+                .map_err(|e| format!("{e:?}"))
         }
     };
 
