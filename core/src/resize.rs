@@ -115,7 +115,9 @@ impl RowShrinker {
         })
     }
 
-    /// Resample whole RGB rows (`src_w * 3` bytes each) horizontally.
+    /// Resample whole RGB rows (`src_w * 3` bytes each) horizontally. (Typed images and
+    /// `resize_typed`: the untyped `resize` would instantiate fast_image_resize's one-pass
+    /// kernels for every pixel type, +700 KB of wasm in the preview worker.)
     pub(crate) fn push(&mut self, rows: &[u8]) -> Result<(), Error> {
         let line = self.src_w as usize * 3;
         let n = (rows.len() / line) as u32;
@@ -125,15 +127,15 @@ impl RowShrinker {
         if n == 0 {
             return Ok(());
         }
-        let src = fr::images::ImageRef::new(self.src_w, n, rows, fr::PixelType::U8x3)
+        let src = fr::images::TypedImageRef::<fr::pixels::U8x3>::from_buffer(self.src_w, n, rows)
             .map_err(|e| internal(&e))?;
         let out_line = self.dst_w as usize * 3;
         let start = self.rows_done as usize * out_line;
         let out = &mut self.partial[start..start + n as usize * out_line];
-        let mut dst = fr::images::Image::from_slice_u8(self.dst_w, n, out, fr::PixelType::U8x3)
+        let mut dst = fr::images::TypedImage::<fr::pixels::U8x3>::from_buffer(self.dst_w, n, out)
             .map_err(|e| internal(&e))?;
         self.resizer
-            .resize(&src, &mut dst, &self.options)
+            .resize_typed(&src, &mut dst, &self.options)
             .map_err(|e| internal(&e))?;
         self.rows_done += n;
         Ok(())
@@ -147,18 +149,21 @@ impl RowShrinker {
                 self.rows_done, self.src_h
             )));
         }
-        let src = fr::images::Image::from_vec_u8(
+        let src = fr::images::TypedImageRef::<fr::pixels::U8x3>::from_buffer(
             self.dst_w,
             self.src_h,
-            self.partial,
-            fr::PixelType::U8x3,
+            &self.partial,
         )
         .map_err(|e| internal(&e))?;
-        let mut dst = fr::images::Image::new(self.dst_w, self.dst_h, fr::PixelType::U8x3);
+        let mut out = vec![0u8; self.dst_w as usize * self.dst_h as usize * 3];
+        let mut dst = fr::images::TypedImage::<fr::pixels::U8x3>::from_buffer(
+            self.dst_w, self.dst_h, &mut out,
+        )
+        .map_err(|e| internal(&e))?;
         self.resizer
-            .resize(&src, &mut dst, &self.options)
+            .resize_typed(&src, &mut dst, &self.options)
             .map_err(|e| internal(&e))?;
-        Ok(dst.into_vec())
+        Ok(out)
     }
 }
 
