@@ -491,8 +491,9 @@ fn decode_with_image(bytes: &[u8], format: Format, limits: &Limits) -> Result<De
 
 /// PNG shrink-on-load: the rows of a non-interlaced 8-bit RGB, palette (without transparency)
 /// or grey PNG that is shrunk are resampled as they are inflated ([`RowShrinker`]), so the
-/// full-size image is never held: peak memory is the input plus a `fitted width x height` strip
-/// instead of `width x height x 3` (3.5 MB instead of 44 MB for a 5120x2880 PNG to 400x225).
+/// full-size image is never held: peak memory is the input plus a window of rows under the
+/// filter instead of `width x height x 3` (about 4 MB instead of 44 MB for a 5120x2880 PNG to
+/// 400x225).
 /// `Ok(None)` for every other PNG (interlaced, 16-bit, alpha, not shrinking): the caller decodes
 /// it whole. Which path a PNG takes depends on its header alone, the same on every platform.
 fn decode_png_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option<Decoded>, Error> {

@@ -83,10 +83,10 @@ fn lossless_webp_thumbnail_equals_the_png_thumbnail() {
     ];
     for (file, opts, format) in cases {
         let img = image::load_from_memory(&read(file)).expect("decode");
-        // The reference PNG is RGBA: an opaque 8-bit RGB PNG that is shrunk is resampled row by
-        // row as it is inflated (horizontal pass first), while WebP is decoded whole and
-        // resampled vertical pass first, so the two differ by rounding. An RGBA PNG is decoded
-        // whole like the WebP (opaque RGBA becomes RGB first), so the pixels must be identical.
+        // The reference PNG is RGBA: an opaque 8-bit RGB PNG that is shrunk is resampled in
+        // groups of rows as it is inflated, which can differ from the WebP's whole-image
+        // resample by a level of rounding. An RGBA PNG is decoded whole like the WebP (opaque
+        // RGBA becomes RGB first), so the pixels must be identical.
         let reference = DynamicImage::ImageRgba8(img.to_rgba8());
         let png = thumbnail(&png_bytes(&reference), &opts).expect("PNG thumbnail");
         let webp_bytes = webp_lossless(&img);
