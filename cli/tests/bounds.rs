@@ -133,26 +133,8 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 // ---------- byte builders ----------
 
-fn crc32(bytes: &[&[u8]]) -> u32 {
-    let mut crc = !0u32;
-    for b in bytes.iter().flat_map(|s| s.iter()) {
-        crc ^= u32::from(*b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
+    out.extend(fitbox_tests::png_chunk(kind, data));
 }
 
 /// zlib stream of `len` zero bytes (about 1000:1).

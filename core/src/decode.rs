@@ -16,7 +16,7 @@ use zune_core::options::DecoderOptions;
 use zune_jpeg::errors::DecodeErrors;
 use zune_jpeg::JpegDecoder;
 
-use crate::fit::Filter;
+use crate::fit::{Filter, Fit};
 use crate::guard::{check_dimensions, Probe};
 use crate::resize::RowShrinker;
 use crate::{Error, Format, Limits};
@@ -61,6 +61,20 @@ pub(crate) struct Target {
     pub box_width: u32,
     pub box_height: u32,
     pub enlarge: bool,
+}
+
+impl Target {
+    /// What the pipeline will resample an image of this stored size to ([`crate::fit::fit_stored`]).
+    fn fit(self, width: u32, height: u32, orientation: u8) -> Fit {
+        crate::fit::fit_stored(
+            width,
+            height,
+            orientation,
+            self.box_width,
+            self.box_height,
+            self.enlarge,
+        )
+    }
 }
 
 pub(crate) fn decode(
@@ -227,16 +241,8 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
 /// libvips does, a real Lanczos2 reduction of at least 2x (its 4-tap support then spans at least
 /// 8 decoded pixels per output pixel) does the final step and sets the quality.
 fn needed_size(width: u32, height: u32, orientation: u8, t: Target) -> (u32, u32) {
-    let (rw, rh, _) = fitted_stored(width, height, orientation, t);
-    (rw.saturating_mul(2), rh.saturating_mul(2))
-}
-
-/// The fitted size in stored orientation and its filter: what `preview` resamples to.
-fn fitted_stored(width: u32, height: u32, orientation: u8, t: Target) -> (u32, u32, Filter) {
-    let (shown_w, shown_h) = crate::orient::displayed(width, height, orientation);
-    let f = crate::fit::fit(shown_w, shown_h, t.box_width, t.box_height, t.enlarge);
-    let (rw, rh) = crate::orient::displayed(f.width, f.height, orientation);
-    (rw, rh, f.filter)
+    let f = t.fit(width, height, orientation);
+    (f.width.saturating_mul(2), f.height.saturating_mul(2))
 }
 
 /// The largest DCT reduction (scale 1/8, 1/4 or 1/2) whose output is at least `need` on both
@@ -508,7 +514,13 @@ fn decode_png_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option<
     let header = dec.read_header_info().map_err(png_error)?;
     let (width, height) = (header.width, header.height);
     check_dimensions(width, height, limits)?;
-    if header.interlaced || header.bit_depth == png::BitDepth::Sixteen {
+    // What the header alone rules out, before read_info inflates any metadata (the whole-image
+    // decoder would read it all again). Palette and grey with tRNS show up after read_info.
+    let colour_ok = matches!(
+        header.color_type,
+        png::ColorType::Rgb | png::ColorType::Grayscale | png::ColorType::Indexed
+    );
+    if !colour_ok || header.interlaced || header.bit_depth == png::BitDepth::Sixteen {
         return Ok(None);
     }
     dec.set_transformations(png::Transformations::EXPAND);
@@ -520,7 +532,11 @@ fn decode_png_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option<
     };
     let info = reader.info();
     let orientation = exif_orientation(info.exif_metadata.as_deref());
-    let (rw, rh, filter) = fitted_stored(width, height, orientation, t);
+    let Fit {
+        width: rw,
+        height: rh,
+        filter,
+    } = t.fit(width, height, orientation);
     if filter != Filter::Lanczos2 || rw >= width || rh >= height {
         return Ok(None);
     }

@@ -56,6 +56,28 @@ pub fn fit(src_w: u32, src_h: u32, box_w: u32, box_h: u32, enlarge: bool) -> Fit
     }
 }
 
+/// [`fit`] for an image stored `width x height` and shown turned by EXIF `orientation`: the box
+/// is fitted to the size as shown, and the result is given back in stored orientation, the
+/// size the pixels are resampled to before they are turned. The one place that decides it, for
+/// the pipeline and for the decoders' shrink-on-load alike.
+pub(crate) fn fit_stored(
+    width: u32,
+    height: u32,
+    orientation: u8,
+    box_w: u32,
+    box_h: u32,
+    enlarge: bool,
+) -> Fit {
+    let (shown_w, shown_h) = crate::orient::displayed(width, height, orientation);
+    let f = fit(shown_w, shown_h, box_w, box_h, enlarge);
+    let (w, h) = crate::orient::displayed(f.width, f.height, orientation);
+    Fit {
+        width: w,
+        height: h,
+        filter: f.filter,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

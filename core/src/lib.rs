@@ -295,17 +295,17 @@ pub fn preview_observed(
         height: d.source_height,
         orientation: d.orientation,
     };
-    // Fit the stored size; `d` may hold fewer pixels (JPEG shrink-on-load).
-    let (shown_w, shown_h) = orient::displayed(d.source_width, d.source_height, d.orientation);
-    let f = fit::fit(
-        shown_w,
-        shown_h,
+    // Fit the stored size; `d` may hold fewer pixels (JPEG shrink-on-load) or already the
+    // fitted size (PNG shrink-on-load). Resample in stored orientation.
+    let f = fit::fit_stored(
+        d.source_width,
+        d.source_height,
+        d.orientation,
         opts.box_width,
         opts.box_height,
         opts.enlarge,
     );
-    // Resample in stored orientation to the stored-orientation size of the fitted box.
-    let (rw, rh) = orient::displayed(f.width, f.height, d.orientation);
+    let (rw, rh) = (f.width, f.height);
     let resized = resize::resize(d.data, d.width, d.height, d.layout, rw, rh, f.filter)?;
     observe(Stage::Resized);
     let (pixels, layout) = color::to_srgb(resized, d.layout, d.icc.as_deref());

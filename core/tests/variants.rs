@@ -329,30 +329,6 @@ fn exif_orientation(o: u16, big_endian: bool) -> Vec<u8> {
     e
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A PNG chunk: length, type, data, CRC.
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut c = (data.len() as u32).to_be_bytes().to_vec();
-    c.extend_from_slice(kind);
-    c.extend_from_slice(data);
-    c.extend_from_slice(&crc32(&c[4..]).to_be_bytes());
-    c
-}
-
 /// `png` with `chunks` inserted right after IHDR (before IDAT, where eXIf must be).
 fn png_with_chunks(png: &[u8], chunks: &[Vec<u8>]) -> Vec<u8> {
     assert_eq!(&png[12..16], b"IHDR");
@@ -489,7 +465,7 @@ fn check_orientation(what: &str, make: &dyn Fn(&DynamicImage, u8) -> Vec<u8>) {
 fn png_exif_chunk_orientation_is_applied_by_pixel_content() {
     check_orientation("PNG eXIf", &|s, o| {
         let exif = exif_orientation(u16::from(o), o % 2 == 0);
-        png_with_chunks(&png_bytes(s), &[png_chunk(b"eXIf", &exif)])
+        png_with_chunks(&png_bytes(s), &[fitbox_tests::png_chunk(b"eXIf", &exif)])
     });
 }
 
@@ -593,8 +569,8 @@ fn jpeg_outputs_carry_no_metadata_segments() {
     let png_exif = png_with_chunks(
         &png_bytes(&up),
         &[
-            png_chunk(b"eXIf", &exif_orientation(6, true)),
-            png_chunk(b"tEXt", b"Comment\0a secret comment"),
+            fitbox_tests::png_chunk(b"eXIf", &exif_orientation(6, true)),
+            fitbox_tests::png_chunk(b"tEXt", b"Comment\0a secret comment"),
         ],
     );
     let webp_exif = webp_with_exif(
@@ -653,9 +629,9 @@ fn png_outputs_carry_only_image_chunks() {
     let input = png_with_chunks(
         &png_bytes(&img),
         &[
-            png_chunk(b"eXIf", &exif_orientation(1, true)),
-            png_chunk(b"tEXt", b"Comment\0a secret comment"),
-            png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta/>"),
+            fitbox_tests::png_chunk(b"eXIf", &exif_orientation(1, true)),
+            fitbox_tests::png_chunk(b"tEXt", b"Comment\0a secret comment"),
+            fitbox_tests::png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta/>"),
         ],
     );
     assert!(png_chunks(&input).contains(&"tEXt".to_string()));

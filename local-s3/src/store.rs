@@ -55,13 +55,11 @@ impl Store {
         O: Send + 'static,
         F: Future<Output = S3Result<S3Response<O>>> + Send + 'static,
     {
-        let queue = match &self.events {
-            Events::Queue(q) if q.bucket == bucket && key.starts_with(&q.prefix) => q,
-            Events::Queue(_) => {
-                let resp = op.await?;
-                stored(&bucket, &key);
-                return Ok(resp);
+        let permit = match &self.events {
+            Events::Queue(q) if q.bucket == bucket && key.starts_with(&q.prefix) => {
+                q.tx.clone().reserve_owned().await.ok()
             }
+            Events::Queue(_) => None,
             Events::Unbounded(tx) => {
                 let resp = op.await?;
                 stored(&bucket, &key);
@@ -71,7 +69,8 @@ impl Store {
                 return Ok(resp);
             }
         };
-        let Ok(permit) = queue.tx.clone().reserve_owned().await else {
+        // Not this queue's, or its receiver is gone: stored without an event.
+        let Some(permit) = permit else {
             let resp = op.await?;
             stored(&bucket, &key);
             return Ok(resp);

@@ -267,17 +267,9 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
     }
     // The binary logs JSON lines with the stage timings.
     let log = watch.log();
-    let line = log
-        .lines()
-        .find(|l| l.starts_with('{') && l.contains("\"resized\""))
-        .unwrap_or_else(|| panic!("no JSON \"resized\" log line:\n{log}"));
-    let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
-    let fields = &v["fields"];
-    let num = |f: &str| {
-        fields[f]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{f} missing or not a number in {line}"))
-    };
+    let resized = ResizedLine::find(&log);
+    let (fields, line) = (&resized.fields, &resized.line);
+    let num = |f: &str| resized.num(f);
     for f in [
         "download_ms",
         "decode_ms",

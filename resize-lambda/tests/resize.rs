@@ -682,17 +682,9 @@ async fn resized_log_line_has_sizes_dimensions_and_stage_times() {
     let want = fitbox_core::thumbnail(&bytes, &env.cfg.options).expect("core");
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).expect("UTF-8 logs");
-    let line = text
-        .lines()
-        .find(|l| l.contains("\"resized\""))
-        .unwrap_or_else(|| panic!("no \"resized\" line in:\n{text}"));
-    let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
-    let f = &v["fields"];
-    let num = |name: &str| {
-        f[name]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{name} missing or not a number in {line}"))
-    };
+    let resized = ResizedLine::find(&text);
+    let (f, line) = (&resized.fields, &resized.line);
+    let num = |name: &str| resized.num(name);
     assert_eq!(f["key"], key);
     assert_eq!(num("source_bytes"), bytes.len() as f64);
     assert_eq!(f["source_format"], "jpeg");

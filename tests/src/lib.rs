@@ -34,3 +34,18 @@ pub fn read(rel: &str) -> Vec<u8> {
     let path = testdata().join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read test data {}: {e}", path.display()))
 }
+
+/// One PNG chunk: length, type, data, CRC-32 of type and data. For tests that build PNGs byte
+/// by byte (hostile or unusual chunks an encoder would not write).
+pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(data.len()).expect("PNG chunk over 4 GiB");
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(data);
+    let mut c = Vec::with_capacity(data.len() + 12);
+    c.extend_from_slice(&len.to_be_bytes());
+    c.extend_from_slice(kind);
+    c.extend_from_slice(data);
+    c.extend_from_slice(&crc.finalize().to_be_bytes());
+    c
+}

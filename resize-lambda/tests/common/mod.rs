@@ -165,3 +165,31 @@ pub fn s3_put_event(records: &[(&str, &str)]) -> serde_json::Value {
     event["Records"] = list.into();
     event
 }
+
+/// The Lambda's JSON `"resized"` log line, found in a log of many lines.
+pub struct ResizedLine {
+    pub line: String,
+    pub fields: serde_json::Value,
+}
+
+impl ResizedLine {
+    /// The first JSON line of `log` that reports a resize; panics, showing the log, when none.
+    pub fn find(log: &str) -> Self {
+        let line = log
+            .lines()
+            .find(|l| l.starts_with('{') && l.contains("\"resized\""))
+            .unwrap_or_else(|| panic!("no JSON \"resized\" log line in:\n{log}"));
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+        ResizedLine {
+            line: line.to_owned(),
+            fields: v["fields"].clone(),
+        }
+    }
+
+    /// A numeric field; panics when it is missing or not a number.
+    pub fn num(&self, name: &str) -> f64 {
+        self.fields[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} missing or not a number in {}", self.line))
+    }
+}
