@@ -1,6 +1,8 @@
-//! Warm, in-process time per image: `cargo run --release -p fitbox-core --example warm -- [--runs N] FILE...`
+//! Warm, in-process time per image:
+//! `cargo run --release -p fitbox-core --example warm -- [--runs N] [--box N] FILE...`
 //!
-//! Reads each file once, runs the whole pipeline (`fitbox_core::thumbnail`, 400x400 box, JPEG q85)
+//! Reads each file once, runs the whole pipeline (`fitbox_core::thumbnail`, NxN box, default
+//! 400x400, JPEG q85)
 //! once to warm up, then N times (default 7), and prints one line per file:
 //! `file<TAB>median_ms<TAB>min_ms<TAB>out_bytes<TAB>WxH`. Single thread, like the server's worker.
 //!
@@ -22,7 +24,12 @@ fn main() {
         runs = args[1].parse().expect("--runs N");
         args.drain(..2);
     }
-    let opts = fitbox_core::Options::default();
+    let mut opts = fitbox_core::Options::default();
+    if args.first().map(String::as_str) == Some("--box") && args.len() > 1 {
+        let side = args[1].parse().expect("--box N");
+        (opts.box_width, opts.box_height) = (side, side);
+        args.drain(..2);
+    }
     let stages = std::env::var_os("FITBOX_WARM_STAGES").is_some();
     for path in &args {
         let bytes = std::fs::read(path).expect("read input");

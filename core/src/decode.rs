@@ -215,6 +215,26 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
         }
     }
 
+    // One scan per component (as jpeg-encoder writes with optimised Huffman tables): zune-jpeg
+    // 0.5.15 gets the colours of such 4:2:0 files wrong, jpeg-decoder does not.
+    let split = !four && crate::jpeg_scans::is_non_interleaved_sequential(bytes);
+    if let Some((data, w, h)) = split
+        .then(|| decode_with_jpeg_decoder(bytes, width, height, width, height))
+        .transpose()?
+        .flatten()
+    {
+        return Ok(Decoded {
+            width: w,
+            height: h,
+            source_width: width,
+            source_height: height,
+            layout: Layout::Rgb,
+            data,
+            icc: icc.filter(|p| !is_cmyk_profile(p)),
+            orientation,
+        });
+    }
+
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
     // when a CMYK image carries no CMYK profile).
     let mut dec = JpegDecoder::new_with_options(
@@ -246,14 +266,20 @@ fn needed_size(width: u32, height: u32, orientation: u8, t: Target) -> (u32, u32
 }
 
 /// The largest DCT reduction (scale 1/8, 1/4 or 1/2) whose output is at least `need` on both
-/// sides; `None` when only the full size is. Output sides round up, as in libjpeg.
-pub(crate) fn dct_scale(width: u32, height: u32, need_w: u32, need_h: u32) -> Option<(u32, u32)> {
+/// sides, as (n, width, height) for scale n/8; `None` when only the full size is. Output sides
+/// round up, as in libjpeg.
+pub(crate) fn dct_scale(
+    width: u32,
+    height: u32,
+    need_w: u32,
+    need_h: u32,
+) -> Option<(u32, u32, u32)> {
     [1u32, 2, 4].into_iter().find_map(|num| {
         let (w, h) = (
             (width as u64 * num as u64).div_ceil(8) as u32,
             (height as u64 * num as u64).div_ceil(8) as u32,
         );
-        (w >= need_w && h >= need_h).then_some((w, h))
+        (w >= need_w && h >= need_h).then_some((num, w, h))
     })
 }
 
@@ -267,10 +293,26 @@ fn decode_jpeg_scaled(
     need_w: u32,
     need_h: u32,
 ) -> Result<Option<(Vec<u8>, u32, u32)>, Error> {
-    use jpeg_decoder::PixelFormat;
-    let Some((sw, sh)) = dct_scale(width, height, need_w, need_h) else {
+    let Some((num, sw, sh)) = dct_scale(width, height, need_w, need_h) else {
         return Ok(None);
     };
+    // A progressive JPEG's scans of coefficients the scaled IDCT never reads are left out
+    // (same pixels, much less entropy decoding; see jpeg_scans.rs).
+    let kept = crate::jpeg_scans::without_scans_after(bytes, crate::jpeg_scans::last_needed(num));
+    decode_with_jpeg_decoder(kept.as_deref().unwrap_or(bytes), width, height, sw, sh)
+}
+
+/// Decode with jpeg-decoder to `sw`x`sh` (a DCT scale of `width`x`height`, or the full size) as
+/// RGB. `Ok(None)` when it does not apply (not a complete file, not RGB or grey, or
+/// jpeg-decoder sees other dimensions): the caller then uses zune-jpeg's strict decode.
+fn decode_with_jpeg_decoder(
+    bytes: &[u8],
+    width: u32,
+    height: u32,
+    sw: u32,
+    sh: u32,
+) -> Result<Option<(Vec<u8>, u32, u32)>, Error> {
+    use jpeg_decoder::PixelFormat;
     // jpeg-decoder pads missing entropy-coded data instead of failing. Only structurally
     // complete files take this path (see `scan_is_complete`); anything else goes to zune-jpeg's
     // strict full-size decode, which refuses truncated data.

@@ -26,6 +26,7 @@ mod encode;
 mod error;
 pub mod fit;
 pub mod guard;
+mod jpeg_scans;
 pub mod keys;
 pub mod orient;
 mod resize;

@@ -648,3 +648,49 @@ fn png_outputs_carry_only_image_chunks() {
         assert_eq!(chunks.last().map(String::as_str), Some("IEND"));
     }
 }
+
+/// A baseline JPEG written one scan per component (jpeg-encoder with optimised Huffman
+/// tables, 4:2:0): zune-jpeg 0.5.15 decodes it with wrong colours (~110 levels off), so the
+/// pipeline decodes it with jpeg-decoder. Its preview must look like its source, and so must a
+/// thumbnail of fitbox's own thumbnail (someone uploads a thumbnail).
+#[test]
+fn one_scan_per_component_jpegs_and_fitbox_thumbnails_read_back_right() {
+    let source = image::load_from_memory(&fixture("rgb_source.png"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = source.dimensions();
+    let mut split = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut split, 90);
+    enc.set_optimized_huffman_tables(true);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    enc.encode(
+        source.as_raw(),
+        w as u16,
+        h as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .unwrap();
+    let p = rgb_preview(&split);
+    let rgb: Vec<u8> = p
+        .rgba
+        .chunks(4)
+        .flat_map(|px| [px[0], px[1], px[2]])
+        .collect();
+    let d = mean_abs_diff(&rgb, source.as_raw());
+    assert!(
+        d < 3.0,
+        "one scan per component: {d:.2} levels from the source"
+    );
+
+    // A thumbnail of a thumbnail, at the same size (no resampling): the same picture.
+    let photo = read("photos/mde_canon_eos_5d_mark_iii.jpg");
+    let first = thumbnail(&photo, &Options::default()).unwrap();
+    let first_px = preview(&photo, &Options::default()).unwrap();
+    let again = preview(&first.bytes, &Options::default()).unwrap();
+    assert_eq!((again.width, again.height), (first.width, first.height));
+    let d = mean_abs_diff(&again.rgba, &first_px.rgba);
+    assert!(
+        d < 3.0,
+        "thumbnail of a thumbnail: {d:.2} levels from the first"
+    );
+}
