@@ -218,6 +218,21 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
     // One scan per component (as jpeg-encoder writes with optimised Huffman tables): zune-jpeg
     // 0.5.15 gets the colours of such 4:2:0 files wrong, jpeg-decoder does not.
     let split = !four && crate::jpeg_scans::is_non_interleaved_sequential(bytes);
+    if split {
+        // jpeg-decoder keeps every component's plane until the end, then converts: up to
+        // 3 bytes of planes (4:4:4) and 3 of RGB per pixel.
+        let need = u64::from(width) * u64::from(height) * 6;
+        let budget = memory_budget(limits);
+        if need > budget {
+            return Err(Error::TooMuchMemory {
+                format: Format::Jpeg,
+                width,
+                height,
+                need_mb: need / 1_000_000,
+                limit_mb: budget / 1_000_000,
+            });
+        }
+    }
     if let Some((data, w, h)) = split
         .then(|| decode_with_jpeg_decoder(bytes, width, height, width, height))
         .transpose()?

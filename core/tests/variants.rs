@@ -682,6 +682,29 @@ fn one_scan_per_component_jpegs_and_fitbox_thumbnails_read_back_right() {
         "one scan per component: {d:.2} levels from the source"
     );
 
+    // That decoder keeps every plane until the end (up to 6 bytes per pixel): under a pixel
+    // limit of 20 000 (a decode budget of 80 000 bytes) the 19 200-pixel image (115 200 bytes)
+    // is refused as too_much_memory, while the same image in one interleaved scan is not.
+    let tight = Options {
+        limits: fitbox_core::Limits {
+            max_pixels: 20_000,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let err = preview(&split, &tight).unwrap_err();
+    assert_eq!(err.code(), "too_much_memory", "{err}");
+    let mut interleaved = Vec::new();
+    jpeg_encoder::Encoder::new(&mut interleaved, 90)
+        .encode(
+            source.as_raw(),
+            w as u16,
+            h as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+    preview(&interleaved, &tight).expect("one interleaved scan fits the budget");
+
     // A thumbnail of a thumbnail, at the same size (no resampling): the same picture.
     let photo = read("photos/mde_canon_eos_5d_mark_iii.jpg");
     let first = thumbnail(&photo, &Options::default()).unwrap();
