@@ -18,6 +18,7 @@ use zune_jpeg::JpegDecoder;
 
 use crate::fit::{Filter, Fit};
 use crate::guard::{check_dimensions, Probe};
+use crate::jpeg_scans::Jpeg;
 use crate::resize::RowShrinker;
 use crate::{Error, Format, Limits};
 
@@ -197,11 +198,18 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
         });
     }
 
+    // The marker structure; `None` when it is not a plain baseline or progressive file, which
+    // then takes only zune-jpeg's strict decode below.
+    let structure = Jpeg::parse(bytes);
+    let structure = structure.as_ref();
+
     // Shrink-on-load: YCbCr, RGB and grey JPEGs that will be shrunk at least 4x are decoded at
     // 1/2, 1/4 or 1/8 scale (see `dct_scale`). CMYK/YCCK stays on the full-size path below.
     let needed = target.map(|t| needed_size(width, height, orientation, t));
-    if let (false, Some((need_w, need_h))) = (four, needed) {
-        if let Some((data, w, h)) = decode_jpeg_scaled(bytes, width, height, need_w, need_h)? {
+    if let (false, Some(jpeg), Some((need_w, need_h))) = (four, structure, needed) {
+        if let Some((data, w, h)) =
+            decode_jpeg_scaled(bytes, jpeg, limits, width, height, need_w, need_h)?
+        {
             return Ok(Decoded {
                 width: w,
                 height: h,
@@ -217,38 +225,27 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
 
     // One scan per component (as jpeg-encoder writes with optimised Huffman tables): zune-jpeg
     // 0.5.15 gets the colours of such 4:2:0 files wrong, jpeg-decoder does not.
-    let split = !four && crate::jpeg_scans::is_non_interleaved_sequential(bytes);
-    if split {
-        // jpeg-decoder keeps every component's plane until the end, then converts: up to
-        // 3 bytes of planes (4:4:4) and 3 of RGB per pixel.
-        let need = u64::from(width) * u64::from(height) * 6;
-        let budget = memory_budget(limits);
-        if need > budget {
-            return Err(Error::TooMuchMemory {
-                format: Format::Jpeg,
-                width,
-                height,
-                need_mb: need / 1_000_000,
-                limit_mb: budget / 1_000_000,
+    if let Some(jpeg) = structure.filter(|j| !four && j.is_non_interleaved_sequential()) {
+        if let Some((data, w, h)) =
+            decode_with_jpeg_decoder(bytes, jpeg, limits, width, height, width, height)?
+        {
+            return Ok(Decoded {
+                width: w,
+                height: h,
+                source_width: width,
+                source_height: height,
+                layout: Layout::Rgb,
+                data,
+                icc: icc.filter(|p| !is_cmyk_profile(p)),
+                orientation,
             });
         }
     }
-    if let Some((data, w, h)) = split
-        .then(|| decode_with_jpeg_decoder(bytes, width, height, width, height))
-        .transpose()?
-        .flatten()
-    {
-        return Ok(Decoded {
-            width: w,
-            height: h,
-            source_width: width,
-            source_height: height,
-            layout: Layout::Rgb,
-            data,
-            icc: icc.filter(|p| !is_cmyk_profile(p)),
-            orientation,
-        });
-    }
+
+    // A progressive decode keeps every coefficient until the end, besides the RGB output.
+    let pixels = u64::from(width) * u64::from(height);
+    let coefficients = structure.map_or(0, Jpeg::coefficient_bytes);
+    within_budget(coefficients + pixels * 3, width, height, limits)?;
 
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
     // when a CMYK image carries no CMYK profile).
@@ -303,6 +300,8 @@ pub(crate) fn dct_scale(
 /// determinism.md). `Ok(None)` when no reduction applies and the caller decodes at full size.
 fn decode_jpeg_scaled(
     bytes: &[u8],
+    jpeg: &Jpeg,
+    limits: &Limits,
     width: u32,
     height: u32,
     need_w: u32,
@@ -313,27 +312,38 @@ fn decode_jpeg_scaled(
     };
     // A progressive JPEG's scans of coefficients the scaled IDCT never reads are left out
     // (same pixels, much less entropy decoding; see jpeg_scans.rs).
-    let kept = crate::jpeg_scans::without_scans_after(bytes, crate::jpeg_scans::last_needed(num));
-    decode_with_jpeg_decoder(kept.as_deref().unwrap_or(bytes), width, height, sw, sh)
+    let kept = jpeg.without_scans_after(bytes, crate::jpeg_scans::last_needed(num));
+    let input = kept.as_deref().unwrap_or(bytes);
+    decode_with_jpeg_decoder(input, jpeg, limits, width, height, sw, sh)
 }
 
-/// Decode with jpeg-decoder to `sw`x`sh` (a DCT scale of `width`x`height`, or the full size) as
-/// RGB. `Ok(None)` when it does not apply (not a complete file, not RGB or grey, or
-/// jpeg-decoder sees other dimensions): the caller then uses zune-jpeg's strict decode.
+/// Decode `bytes` (the file `jpeg` describes, or it with scans left out) with jpeg-decoder to
+/// `sw`x`sh` (a DCT scale of `width`x`height`, or the full size) as RGB. `Ok(None)` when it does
+/// not apply (not RGB or grey, or jpeg-decoder sees other dimensions): the caller then uses
+/// zune-jpeg's strict decode. jpeg-decoder pads missing entropy-coded data instead of failing,
+/// so every scan is first checked to be long enough for its blocks.
 fn decode_with_jpeg_decoder(
     bytes: &[u8],
+    jpeg: &Jpeg,
+    limits: &Limits,
     width: u32,
     height: u32,
     sw: u32,
     sh: u32,
 ) -> Result<Option<(Vec<u8>, u32, u32)>, Error> {
     use jpeg_decoder::PixelFormat;
-    // jpeg-decoder pads missing entropy-coded data instead of failing. Only structurally
-    // complete files take this path (see `scan_is_complete`); anything else goes to zune-jpeg's
-    // strict full-size decode, which refuses truncated data.
     if scan_state(bytes, width, height) != Scan::Complete {
         return Ok(None);
     }
+    jpeg.check_scan_lengths()
+        .map_err(|detail| Error::Truncated {
+            format: Format::Jpeg,
+            detail,
+        })?;
+    // Coefficients (progressive), then up to 3 bytes of component planes and 3 of RGB per
+    // output pixel.
+    let out = u64::from(sw) * u64::from(sh);
+    within_budget(jpeg.coefficient_bytes() + out * 6, width, height, limits)?;
     let (Ok(rw), Ok(rh)) = (u16::try_from(sw), u16::try_from(sh)) else {
         return Ok(None);
     };
@@ -357,6 +367,21 @@ fn decode_with_jpeg_decoder(
         _ => data,
     };
     Ok(Some((data, sw, sh)))
+}
+
+/// `Err(TooMuchMemory)` when decoding a `width`x`height` JPEG needs more than the budget.
+fn within_budget(need: u64, width: u32, height: u32, limits: &Limits) -> Result<(), Error> {
+    let budget = memory_budget(limits);
+    if need > budget {
+        return Err(Error::TooMuchMemory {
+            format: Format::Jpeg,
+            width,
+            height,
+            need_mb: need / 1_000_000,
+            limit_mb: budget / 1_000_000,
+        });
+    }
+    Ok(())
 }
 
 /// What the entropy-coded data of a JPEG looks like, judged without decoding it.

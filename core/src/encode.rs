@@ -132,6 +132,11 @@ mod tests {
             .unwrap()
             .to_rgb8()
             .into_raw();
+        let parsed = crate::jpeg_scans::Jpeg::parse(&jpeg).expect("a plain baseline JPEG");
+        assert!(
+            !parsed.is_non_interleaved_sequential(),
+            "one interleaved scan"
+        );
         let jd = jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap();
         for (name, back) in [("zune-jpeg", zune), ("jpeg-decoder", jd)] {
             let d = mean_abs_diff(&back, &rgb);

@@ -1,19 +1,25 @@
-//! Progressive JPEG, reduced scale: leave out the scans whose coefficients the scaled IDCT never
-//! reads.
+//! A JPEG's marker structure, walked without decoding: frame, components and scans. Used for
+//! four things jpeg-decoder, which fitbox uses for shrink-on-load, does not do itself:
 //!
-//! At 1/8, 1/4 or 1/2 scale jpeg-decoder's IDCT reads only the top-left 1x1, 2x2 or 4x4
-//! coefficients of each 8x8 block (natural order). A progressive JPEG sends each component's
-//! coefficients in scans that cover a band `Ss..=Se` of the zig-zag order, and a scan changes
-//! no coefficient outside its band (first scans set them, refinement scans add bits to them).
-//! So scans that cannot reach a coefficient the IDCT reads can be left out (see
-//! [`without_scans_after`] for which), and the decoder, which renders whatever coefficients it
-//! has at the end of a progressive image, produces exactly the same pixels. At 1/8 scale that
-//! leaves only the DC scans of a typical progressive photo: the AC scans (the refinement scans
-//! alone were ~40 % of the decode time of a 16 MP photo) are never entropy-decoded.
+//! - **Leaving out scans at reduced scale** ([`Jpeg::without_scans_after`]). At 1/8, 1/4 or 1/2
+//!   scale jpeg-decoder's IDCT reads only the top-left 1x1, 2x2 or 4x4 coefficients of each 8x8
+//!   block (natural order). A progressive JPEG sends each component's coefficients in scans
+//!   that cover a band `Ss..=Se` of the zig-zag order, and a scan changes no coefficient outside
+//!   its band (first scans set them, refinement scans add bits to them). So the scans that
+//!   cannot reach a coefficient the IDCT reads can be left out, with the same pixels. At 1/8 that
+//!   leaves only the DC scans of a typical progressive photo: the AC scans (the refinement scans
+//!   alone were ~40 % of the decode time of a 16 MP photo) are never entropy-decoded. The
+//!   entropy-coded data of the scans left out is not checked either.
+//! - **Telling one-scan-per-component baseline files** ([`Jpeg::is_non_interleaved_sequential`]),
+//!   whose 4:2:0 colours zune-jpeg 0.5.15 gets wrong.
+//! - **Refusing scans too short for their blocks** ([`Jpeg::check_scan_lengths`]): jpeg-decoder
+//!   pads missing entropy-coded data with zeros instead of failing.
+//! - **The memory a progressive decode holds** ([`Jpeg::coefficient_bytes`]): every coefficient,
+//!   2 bytes each, until the end of the image.
 //!
-//! This walks the JPEG's marker segments only (it decodes nothing) and is strict: anything it
-//! does not recognise as a well-formed progressive JPEG ending in EOI makes it decline, and the
-//! caller decodes the original bytes as before.
+//! [`Jpeg::parse`] is strict: anything but SOI, marker segments, one baseline, extended or
+//! progressive frame, well-formed scans and EOI gives `None`, and the callers keep to the
+//! original bytes and zune-jpeg's strict decode.
 
 /// Zig-zag position -> natural (row-major) index, ITU-T T.81 figure A.6.
 const ZIGZAG: [u8; 64] = [
@@ -33,175 +39,336 @@ pub(crate) fn last_needed(n: u32) -> u8 {
         .unwrap_or(0)
 }
 
-/// The JPEG without the scans that cannot change coefficients at zig-zag positions `0..=last`;
-/// `None` when it is not a progressive (SOF2) JPEG, when nothing would be left out, or when its
-/// structure is not the plain SOI, segments, scans, EOI this expects (the caller then decodes
-/// the original).
-///
-/// A refinement scan's bits depend on which coefficients of its whole band are already non-zero,
-/// so a scan is kept when its band meets a needed position of one of its components, and the
-/// band of every kept scan is needed in turn (until nothing changes). With libjpeg's default
-/// script, whose refinement scans cover 1..=63, that leaves out every AC scan at 1/8 scale and
-/// nothing at 1/4 or 1/2.
-pub(crate) fn without_scans_after(bytes: &[u8], last: u8) -> Option<Vec<u8>> {
-    let pieces = pieces(bytes)?;
-    let first: u64 = if last >= 63 {
-        !0
-    } else {
-        (1u64 << (last + 1)) - 1
-    };
-    let mut needed = [first; 256];
-    loop {
-        let mut changed = false;
-        for scan in pieces.iter().filter_map(|p| p.scan.as_ref()) {
-            for &c in &scan.components {
-                let n = &mut needed[c as usize];
-                if scan.band & *n != 0 && scan.band & !*n != 0 {
-                    *n |= scan.band;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    let keep = |p: &Piece| {
-        p.scan.as_ref().is_none_or(|s| {
-            s.components
-                .iter()
-                .any(|&c| s.band & needed[c as usize] != 0)
-        })
-    };
-    if pieces.iter().all(keep) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    for p in pieces.iter().filter(|p| keep(p)) {
-        out.extend_from_slice(&bytes[p.range.clone()]);
-    }
-    Some(out)
+/// More scans than any encoder writes (libjpeg's progressive script has 10): such a file is
+/// left to zune-jpeg, which also bounds the work a hostile file of tiny scans can cause here.
+const MAX_SCANS: usize = 256;
+
+/// A JPEG's frame and its pieces, SOI to EOI.
+pub(crate) struct Jpeg {
+    /// SOF0, SOF1 or SOF2.
+    sof: u8,
+    width: u32,
+    height: u32,
+    /// (id, horizontal, vertical sampling factor) per frame component.
+    components: Vec<(u8, u32, u32)>,
+    pieces: Vec<Piece>,
+    /// A DQT after the first scan: jpeg-decoder renders a progressive component as soon as its
+    /// last scan is in, with the table in effect then, so leaving scans out could change which
+    /// table a component is rendered with.
+    tables_between_scans: bool,
 }
 
-/// A run of bytes of the file: a marker segment, or a scan with its entropy-coded data.
+/// A run of the file: a marker segment, or a scan header with its entropy-coded data.
 struct Piece {
     range: std::ops::Range<usize>,
     scan: Option<ScanInfo>,
 }
 
 struct ScanInfo {
-    /// Component identifiers (Cs).
-    components: Vec<u8>,
+    /// Indices into the frame's components.
+    components: Vec<usize>,
     /// Zig-zag positions Ss..=Se as a bit mask.
     band: u64,
+    /// Successive-approximation low bit: 0 when the scan leaves its band at full precision.
+    al: u8,
+    /// Bytes of entropy-coded data (restart markers and stuffing included).
+    data_bytes: usize,
 }
 
-/// The file cut into pieces, SOI to EOI; `None` unless it is a well-formed progressive JPEG.
-fn pieces(bytes: &[u8]) -> Option<Vec<Piece>> {
-    if bytes.get(..2)? != [0xFF, 0xD8] {
-        return None;
-    }
-    let mut pieces = vec![Piece {
-        range: 0..2,
-        scan: None,
-    }];
-    let mut progressive = false;
-    let mut i = 2;
-    loop {
-        // Markers may be preceded by any number of FF fill bytes.
-        if *bytes.get(i)? != 0xFF {
+impl Jpeg {
+    /// Walk the file; `None` unless it is a well-formed SOF0/SOF1/SOF2 JPEG ending in EOI.
+    pub(crate) fn parse(bytes: &[u8]) -> Option<Jpeg> {
+        if bytes.get(..2)? != [0xFF, 0xD8] {
             return None;
         }
-        let marker = *bytes.get(i + 1)?;
-        match marker {
-            0xFF => {
-                i += 1;
+        let mut jpeg = Jpeg {
+            sof: 0,
+            width: 0,
+            height: 0,
+            components: Vec::new(),
+            pieces: vec![Piece {
+                range: 0..2,
+                scan: None,
+            }],
+            tables_between_scans: false,
+        };
+        let mut scans = 0;
+        let mut i = 2;
+        loop {
+            // Markers may be preceded by any number of FF fill bytes.
+            if *bytes.get(i)? != 0xFF {
+                return None;
+            }
+            let marker = *bytes.get(i + 1)?;
+            match marker {
+                0xFF => {
+                    i += 1;
+                    continue;
+                }
+                0xD9 => {
+                    jpeg.pieces.push(Piece {
+                        range: i..i + 2,
+                        scan: None,
+                    });
+                    return (scans > 0).then_some(jpeg);
+                }
+                // SOI again, TEM, RSTn outside a scan, or a reserved code: not a plain JPEG.
+                0x00 | 0x01 | 0xD0..=0xD8 => return None,
+                _ => {}
+            }
+            let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
+            if len < 2 {
+                return None;
+            }
+            let segment = bytes.get(i..i + 2 + len)?;
+            let scanned = scans > 0;
+            match marker {
+                0xC0..=0xC2 if jpeg.sof == 0 => jpeg.frame(marker, segment)?,
+                // A second frame, or any other frame type (lossless, arithmetic, hierarchical).
+                0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+                0xDB if scanned => jpeg.tables_between_scans = true,
+                // DNL: the height comes after the first scan.
+                0xDC => return None,
+                _ => {}
+            }
+            if marker != 0xDA {
+                // Runs of segments are one piece (a hostile file of millions of empty segments
+                // stays a few pieces).
+                match jpeg.pieces.last_mut() {
+                    Some(p) if p.scan.is_none() && p.range.end == i => p.range.end += segment.len(),
+                    _ => jpeg.pieces.push(Piece {
+                        range: i..i + segment.len(),
+                        scan: None,
+                    }),
+                }
+                i += segment.len();
                 continue;
             }
-            0xD9 => {
-                pieces.push(Piece {
-                    range: i..i + 2,
-                    scan: None,
-                });
-                return progressive.then_some(pieces);
+            scans += 1;
+            if scans > MAX_SCANS {
+                return None;
             }
-            // SOI again, TEM, RSTn outside a scan, or a reserved code: not a plain JPEG.
-            0x00 | 0x01 | 0xD0..=0xD8 => return None,
-            _ => {}
-        }
-        let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
-        if len < 2 {
-            return None;
-        }
-        let segment = bytes.get(i..i + 2 + len)?;
-        match marker {
-            0xC2 => progressive = true,
-            // Any other frame type (baseline, extended, lossless, arithmetic, hierarchical).
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-            _ => {}
-        }
-        if marker != 0xDA {
-            pieces.push(Piece {
-                range: i..i + segment.len(),
-                scan: None,
+            let mut scan = jpeg.scan_header(segment)?;
+            let data_start = i + segment.len();
+            let data_end = entropy_end(bytes, data_start)?;
+            scan.data_bytes = data_end - data_start;
+            jpeg.pieces.push(Piece {
+                range: i..data_end,
+                scan: Some(scan),
             });
-            i += segment.len();
-            continue;
+            i = data_end;
         }
-        if !progressive {
+    }
+
+    /// SOFn: FF Cn, length, P, Y, X, Nf, Nf x (C, H/V, Tq).
+    fn frame(&mut self, marker: u8, seg: &[u8]) -> Option<()> {
+        let nf = *seg.get(9)? as usize;
+        if !(1..=4).contains(&nf) || seg.len() != 10 + 3 * nf || seg[4] != 8 {
             return None;
         }
-        // SOS: FF DA, length, Ns, Ns x (Cs, Td/Ta), Ss, Se, Ah/Al.
-        let ns = *segment.get(4)? as usize;
-        if ns == 0 || segment.len() != 8 + 2 * ns {
+        self.sof = marker;
+        self.height = u16::from_be_bytes([seg[5], seg[6]]) as u32;
+        self.width = u16::from_be_bytes([seg[7], seg[8]]) as u32;
+        for k in 0..nf {
+            let (id, hv) = (seg[10 + 3 * k], seg[11 + 3 * k]);
+            let (h, v) = ((hv >> 4) as u32, (hv & 15) as u32);
+            if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+                return None;
+            }
+            if self.components.iter().any(|c| c.0 == id) {
+                return None;
+            }
+            self.components.push((id, h, v));
+        }
+        (self.width > 0 && self.height > 0).then_some(())
+    }
+
+    /// SOS: FF DA, length, Ns, Ns x (Cs, Td/Ta), Ss, Se, Ah/Al; checked as T.81 G.1.1.1 asks.
+    fn scan_header(&self, seg: &[u8]) -> Option<ScanInfo> {
+        if self.sof == 0 {
             return None;
         }
-        let components = (0..ns).map(|k| segment[5 + 2 * k]).collect();
-        let (ss, se) = (segment[5 + 2 * ns], segment[6 + 2 * ns]);
+        let ns = *seg.get(4)? as usize;
+        if !(1..=4).contains(&ns) || seg.len() != 8 + 2 * ns {
+            return None;
+        }
+        let mut components = Vec::with_capacity(ns);
+        for k in 0..ns {
+            let index = self.components.iter().position(|c| c.0 == seg[5 + 2 * k])?;
+            if components.contains(&index) {
+                return None;
+            }
+            components.push(index);
+        }
+        let (ss, se) = (seg[5 + 2 * ns], seg[6 + 2 * ns]);
+        let (ah, al) = (seg[7 + 2 * ns] >> 4, seg[7 + 2 * ns] & 15);
         if ss > se || se > 63 {
             return None;
         }
-        let band = (!0u64 >> (63 - se)) & (!0u64 << ss);
-        let data_end = entropy_end(bytes, i + segment.len())?;
-        pieces.push(Piece {
-            range: i..data_end,
-            scan: Some(ScanInfo { components, band }),
-        });
-        i = data_end;
-    }
-}
-
-/// Whether this is a sequential (SOF0/SOF1) colour JPEG whose first scan does not interleave
-/// all its components: one scan per component, as jpeg-encoder writes with optimised Huffman
-/// tables. zune-jpeg 0.5.15 decodes those with wrong colours when chroma is subsampled, so the
-/// caller decodes them with jpeg-decoder instead. `false` when the headers cannot be walked (the
-/// strict decoder then reports what is wrong).
-pub(crate) fn is_non_interleaved_sequential(bytes: &[u8]) -> bool {
-    let mut components = None;
-    let mut i = 2;
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return false;
-        }
-        let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-        match marker {
-            // SOF0/SOF1: FF Cx, length, P, Y, X, Nf.
-            0xC0 | 0xC1 => components = bytes.get(i + 9).copied(),
-            // SOS: FF DA, length, Ns.
-            0xDA => {
-                let ns = bytes.get(i + 4).copied();
-                return matches!((components, ns), (Some(nf), Some(ns)) if nf > 1 && ns < nf);
+        if self.sof == 0xC2 {
+            let dc = ss == 0;
+            if (dc && se != 0) || (!dc && ns != 1) || al > 13 || (ah != 0 && ah != al + 1) {
+                return None;
             }
-            _ => {}
+        } else if (ss, se, ah, al) != (0, 63, 0, 0) {
+            return None;
         }
-        i += 2 + len;
+        Some(ScanInfo {
+            components,
+            band: (!0u64 >> (63 - se)) & (!0u64 << ss),
+            al,
+            data_bytes: 0,
+        })
     }
-    false
+
+    fn max_sampling(&self) -> (u32, u32) {
+        let h = self.components.iter().map(|c| c.1).max().unwrap_or(1);
+        let v = self.components.iter().map(|c| c.2).max().unwrap_or(1);
+        (h, v)
+    }
+
+    /// MCUs across and down the image.
+    fn mcus(&self) -> (u64, u64) {
+        let (hmax, vmax) = self.max_sampling();
+        (
+            (self.width as u64).div_ceil(8 * hmax as u64),
+            (self.height as u64).div_ceil(8 * vmax as u64),
+        )
+    }
+
+    /// 8x8 blocks a scan codes: per MCU when interleaved, else the component's own blocks.
+    fn scan_blocks(&self, scan: &ScanInfo) -> u64 {
+        if let [c] = scan.components[..] {
+            let (hmax, vmax) = self.max_sampling();
+            let (_, h, v) = self.components[c];
+            let w = (self.width as u64 * h as u64).div_ceil(hmax as u64);
+            let hgt = (self.height as u64 * v as u64).div_ceil(vmax as u64);
+            w.div_ceil(8) * hgt.div_ceil(8)
+        } else {
+            let (mx, my) = self.mcus();
+            let per_mcu: u64 = scan
+                .components
+                .iter()
+                .map(|&c| (self.components[c].1 * self.components[c].2) as u64)
+                .sum();
+            mx * my * per_mcu
+        }
+    }
+
+    /// Whether this is a sequential (SOF0/SOF1) colour JPEG whose first scan does not
+    /// interleave all its components: one scan per component, as jpeg-encoder writes with
+    /// optimised Huffman tables.
+    pub(crate) fn is_non_interleaved_sequential(&self) -> bool {
+        let first = self.pieces.iter().find_map(|p| p.scan.as_ref());
+        self.sof != 0xC2
+            && self.components.len() > 1
+            && first.is_some_and(|s| s.components.len() < self.components.len())
+    }
+
+    /// `Err` naming the first scan whose entropy-coded data is too short to code its blocks:
+    /// every block of a sequential scan costs at least 2 bits (a DC code and an end-of-block or
+    /// AC code), every block of a progressive DC scan at least 1. (AC scans of a progressive
+    /// file have no such floor: one end-of-band run can cover thousands of blocks.)
+    pub(crate) fn check_scan_lengths(&self) -> Result<(), String> {
+        let scans = self.pieces.iter().filter_map(|p| p.scan.as_ref());
+        for (k, scan) in scans.enumerate() {
+            let bits_per_block = match (self.sof, scan.band) {
+                (0xC2, 1) => 1,
+                (0xC2, _) => continue,
+                _ => 2,
+            };
+            let need = self.scan_blocks(scan) * bits_per_block;
+            let have = scan.data_bytes as u64 * 8;
+            if have < need {
+                return Err(format!(
+                    "scan {} has {} bytes of data, too few for its {} blocks",
+                    k + 1,
+                    scan.data_bytes,
+                    self.scan_blocks(scan)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes a progressive decode keeps for coefficients (2 per sample, whole MCUs); 0 for a
+    /// sequential JPEG, which is decoded a row of MCUs at a time.
+    pub(crate) fn coefficient_bytes(&self) -> u64 {
+        if self.sof != 0xC2 {
+            return 0;
+        }
+        let (mx, my) = self.mcus();
+        self.components
+            .iter()
+            .map(|&(_, h, v)| mx * h as u64 * my * v as u64 * 64 * 2)
+            .sum()
+    }
+
+    /// The file without the scans that cannot change coefficients at zig-zag positions
+    /// `0..=last`; `None` when it is not progressive, when nothing would be left out, or when
+    /// leaving scans out might change the pixels (a DQT between scans; a band sent twice at
+    /// full precision, or a scan after a component is complete, which jpeg-decoder then
+    /// ignores).
+    ///
+    /// A refinement scan's bits depend on which coefficients of its whole band are already
+    /// non-zero, so a scan is kept when its band meets a needed position of one of its
+    /// components, and the band of every kept scan is needed in turn (until nothing changes).
+    /// With libjpeg's default script, whose refinement scans cover 1..=63, that leaves out every
+    /// AC scan at 1/8 scale and nothing at 1/4 or 1/2.
+    pub(crate) fn without_scans_after(&self, bytes: &[u8], last: u8) -> Option<Vec<u8>> {
+        if self.sof != 0xC2 || self.tables_between_scans {
+            return None;
+        }
+        let scans: Vec<&ScanInfo> = self.pieces.iter().filter_map(|p| p.scan.as_ref()).collect();
+        // Bands each component has received at full precision (Al = 0), as jpeg-decoder's
+        // `coefficients_finished` tracks them.
+        let mut done = vec![0u64; self.components.len()];
+        for scan in &scans {
+            for &c in &scan.components {
+                if done[c] == !0 || (scan.al == 0 && done[c] & scan.band != 0) {
+                    return None;
+                }
+                if scan.al == 0 {
+                    done[c] |= scan.band;
+                }
+            }
+        }
+        let first: u64 = if last >= 63 {
+            !0
+        } else {
+            (1u64 << (last + 1)) - 1
+        };
+        let mut needed = vec![first; self.components.len()];
+        // At most 64 rounds: each one that changes something adds a position to a mask.
+        loop {
+            let mut changed = false;
+            for scan in &scans {
+                for &c in &scan.components {
+                    let n = &mut needed[c];
+                    if scan.band & *n != 0 && scan.band & !*n != 0 {
+                        *n |= scan.band;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let keep = |p: &Piece| {
+            p.scan
+                .as_ref()
+                .is_none_or(|s| s.components.iter().any(|&c| s.band & needed[c] != 0))
+        };
+        if self.pieces.iter().all(keep) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        for p in self.pieces.iter().filter(|p| keep(p)) {
+            out.extend_from_slice(&bytes[p.range.clone()]);
+        }
+        Some(out)
+    }
 }
 
 /// Where the entropy-coded data starting at `from` ends: the first FF that is neither a stuffed
@@ -220,6 +387,33 @@ fn entropy_end(bytes: &[u8], from: usize) -> Option<usize> {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    fn without_scans_after(bytes: &[u8], last: u8) -> Option<Vec<u8>> {
+        Jpeg::parse(bytes)?.without_scans_after(bytes, last)
+    }
+
+    fn is_non_interleaved_sequential(bytes: &[u8]) -> bool {
+        Jpeg::parse(bytes).is_some_and(|j| j.is_non_interleaved_sequential())
+    }
+
+    /// The first marker segment of this kind before the first scan.
+    fn first_segment(bytes: &[u8], marker: u8) -> std::ops::Range<usize> {
+        let mut i = 2;
+        while bytes[i + 1] != marker {
+            assert_ne!(bytes[i + 1], 0xDA, "no such segment before the first scan");
+            i += 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        }
+        i..i + 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize
+    }
+
+    /// The byte ranges of the file's pieces, and which are scans.
+    fn ranges(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, bool)> {
+        let j = Jpeg::parse(bytes).expect("parses");
+        j.pieces
+            .iter()
+            .map(|p| (p.range.clone(), p.scan.is_some()))
+            .collect()
+    }
 
     #[test]
     fn zigzag_is_the_standard_order() {
@@ -332,7 +526,7 @@ mod tests {
     #[test]
     fn tells_one_scan_per_component_from_interleaved() {
         let rgb: Vec<u8> = (0..40u32 * 24)
-            .flat_map(|i| [i as u8, 3 * i as u8, 9])
+            .flat_map(|i| [i as u8, (3 * i) as u8, 9])
             .collect();
         let encode = |optimised: bool, progressive: bool| {
             let mut out = Vec::new();
@@ -364,5 +558,102 @@ mod tests {
         }
         assert_eq!(without_scans_after(b"GIF89a", 0), None);
         assert_eq!(without_scans_after(&[0xFF, 0xD8, 0xFF, 0xD9], 0), None);
+
+        // Where leaving scans out could change the pixels, the file is left whole: a DQT between
+        // scans (jpeg-decoder renders a finished component with the table in effect then), and
+        // a band sent twice at full precision (the original ignores the repeat).
+        let pieces = ranges(&prog);
+        let dqt = first_segment(&prog, 0xDB);
+        let first_scan_end = pieces.iter().find(|p| p.1).unwrap().0.end;
+        let mut table_later = prog[..first_scan_end].to_vec();
+        table_later.extend_from_slice(&prog[dqt]);
+        table_later.extend_from_slice(&prog[first_scan_end..]);
+        assert!(Jpeg::parse(&table_later).is_some());
+        assert_eq!(
+            without_scans_after(&table_later, 0),
+            None,
+            "DQT between scans"
+        );
+        let last_scan = pieces.iter().rev().find(|p| p.1).unwrap().0.clone();
+        let mut twice = prog[..last_scan.end].to_vec();
+        twice.extend_from_slice(&prog[last_scan.clone()]);
+        twice.extend_from_slice(&prog[last_scan.end..]);
+        assert!(Jpeg::parse(&twice).is_some());
+        assert_eq!(without_scans_after(&twice, 0), None, "a scan sent twice");
+
+        // A malformed scan header (an AC scan over two components) is not parsed at all.
+        let ac = pieces
+            .iter()
+            .find(|(r, scan)| *scan && prog[r.start + 4] == 1 && prog[r.start + 7] > 0)
+            .unwrap()
+            .0
+            .clone();
+        let mut two = prog[..ac.start].to_vec();
+        two.extend_from_slice(&[0xFF, 0xDA, 0, 10, 2, 1, 0, 2, 0x11, 1, 5, 0]);
+        two.extend_from_slice(&prog[ac.start + 10..]);
+        assert!(Jpeg::parse(&two).is_none(), "AC scan over two components");
+    }
+
+    /// Half a million empty comment segments stay one piece; more than `MAX_SCANS` scans are
+    /// not walked at all.
+    #[test]
+    fn hostile_structures_stay_small() {
+        let prog = fitbox_tests::read("edge/imagers_progressive_3.jpg");
+        let mut padded = prog[..2].to_vec();
+        for _ in 0..500_000 {
+            padded.extend_from_slice(&[0xFF, 0xFE, 0, 2]);
+        }
+        padded.extend_from_slice(&prog[2..]);
+        let (plain, big) = (ranges(&prog).len(), ranges(&padded).len());
+        assert_eq!(big, plain);
+        let first_scan = ranges(&prog).into_iter().find(|p| p.1).unwrap().0;
+        let mut many = prog[..first_scan.end].to_vec();
+        for _ in 0..MAX_SCANS {
+            many.extend_from_slice(&prog[first_scan.clone()]);
+        }
+        many.extend_from_slice(&prog[first_scan.end..]);
+        assert!(Jpeg::parse(&many).is_none());
+    }
+
+    /// Every JPEG photo of the corpus, and the progressive edge file, is walked.
+    #[test]
+    fn corpus_jpegs_parse() {
+        for rel in [
+            "photos/jpegfiles_iphone_se2_display_p3.jpg",
+            "photos/lomiri_Kleiber_by_Lukas_Baubkus.jpg",
+            "photos/lomiri_Wine_by_Jakkub_Mede.jpg",
+            "photos/lomiri_seeding_by_Clements_Engelhardt.jpg",
+            "photos/mde_canon_eos_1000d_orient6.jpg",
+            "photos/mde_canon_eos_5d_mark_iii.jpg",
+            "edge/imagers_progressive_3.jpg",
+        ] {
+            let bytes = fitbox_tests::read(rel);
+            let j = Jpeg::parse(&bytes).unwrap_or_else(|| panic!("{rel} does not parse"));
+            assert_eq!(j.check_scan_lengths(), Ok(()), "{rel}");
+            assert!(!j.is_non_interleaved_sequential(), "{rel}");
+        }
+    }
+
+    /// A one-scan-per-component file whose last (Cr) scan was cut to a few bytes, with EOI
+    /// after it, is named as too short; jpeg-decoder would fill the rest of Cr with zeros.
+    #[test]
+    fn a_scan_cut_short_is_found() {
+        let rgb: Vec<u8> = (0..96u32 * 64)
+            .flat_map(|i| [(i * 7) as u8, (i / 96 * 3) as u8, (i * 13 / 5) as u8])
+            .collect();
+        let mut split = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut split, 85);
+        enc.set_optimized_huffman_tables(true);
+        enc.encode(&rgb, 96, 64, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let j = Jpeg::parse(&split).unwrap();
+        assert!(j.is_non_interleaved_sequential());
+        assert_eq!(j.check_scan_lengths(), Ok(()));
+        let last = ranges(&split).into_iter().rev().find(|p| p.1).unwrap().0;
+        let header = 8 + 2;
+        let mut cut = split[..last.start + header + 3].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        let err = Jpeg::parse(&cut).unwrap().check_scan_lengths().unwrap_err();
+        assert!(err.starts_with("scan 3 has 3 bytes"), "{err}");
     }
 }
