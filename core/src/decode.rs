@@ -242,11 +242,6 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
         }
     }
 
-    // A progressive decode keeps every coefficient until the end, besides the RGB output.
-    let pixels = u64::from(width) * u64::from(height);
-    let coefficients = structure.map_or(0, Jpeg::coefficient_bytes);
-    within_budget(coefficients + pixels * 3, width, height, limits)?;
-
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
     // when a CMYK image carries no CMYK profile).
     let mut dec = JpegDecoder::new_with_options(
@@ -340,10 +335,11 @@ fn decode_with_jpeg_decoder(
             format: Format::Jpeg,
             detail,
         })?;
-    // Coefficients (progressive), then up to 3 bytes of component planes and 3 of RGB per
-    // output pixel.
+    // Up to 3 bytes of component planes and 3 of RGB per output pixel. (A progressive file's
+    // coefficients, 2 bytes per sample, come on top, as in any progressive decoder: bounded by
+    // the pixel limit, see the README.)
     let out = u64::from(sw) * u64::from(sh);
-    within_budget(jpeg.coefficient_bytes() + out * 6, width, height, limits)?;
+    within_budget(out * 6, width, height, limits)?;
     let (Ok(rw), Ok(rh)) = (u16::try_from(sw), u16::try_from(sh)) else {
         return Ok(None);
     };

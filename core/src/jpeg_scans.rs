@@ -13,9 +13,9 @@
 //! - **Telling one-scan-per-component baseline files** ([`Jpeg::is_non_interleaved_sequential`]),
 //!   whose 4:2:0 colours zune-jpeg 0.5.15 gets wrong.
 //! - **Refusing scans too short for their blocks** ([`Jpeg::check_scan_lengths`]): jpeg-decoder
-//!   pads missing entropy-coded data with zeros instead of failing.
-//! - **The memory a progressive decode holds** ([`Jpeg::coefficient_bytes`]): every coefficient,
-//!   2 bytes each, until the end of the image.
+//!   pads missing entropy-coded data with zeros instead of failing. This is a floor, not a
+//!   decode: it catches a scan cut to a fraction of the least its blocks can cost, not one cut
+//!   to 20 % of its real length and closed with an end marker.
 //!
 //! [`Jpeg::parse`] is strict: anything but SOI, marker segments, one baseline, extended or
 //! progressive frame, well-formed scans and EOI gives `None`, and the callers keep to the
@@ -39,9 +39,10 @@ pub(crate) fn last_needed(n: u32) -> u8 {
         .unwrap_or(0)
 }
 
-/// More scans than any encoder writes (libjpeg's progressive script has 10): such a file is
-/// left to zune-jpeg, which also bounds the work a hostile file of tiny scans can cause here.
-const MAX_SCANS: usize = 256;
+/// More scans than any encoder writes (libjpeg's progressive script has 10; zune-jpeg allows
+/// 100 too): such a file is left to zune-jpeg. It also bounds the work a hostile file of tiny
+/// scans can cause here.
+const MAX_SCANS: usize = 100;
 
 /// A JPEG's frame and its pieces, SOI to EOI.
 pub(crate) struct Jpeg {
@@ -210,7 +211,9 @@ impl Jpeg {
             if (dc && se != 0) || (!dc && ns != 1) || al > 13 || (ah != 0 && ah != al + 1) {
                 return None;
             }
-        } else if (ss, se, ah, al) != (0, 63, 0, 0) {
+        } else if ss != 0 || !(se == 0 || se == 63) || ah != 0 || al != 0 {
+            // Sequential: 0..=63 at full precision (jpeg-decoder, like libjpeg, reads Se = 0 as
+            // 63: some baseline files in the wild have it).
             return None;
         }
         Some(ScanInfo {
@@ -291,19 +294,6 @@ impl Jpeg {
         Ok(())
     }
 
-    /// Bytes a progressive decode keeps for coefficients (2 per sample, whole MCUs); 0 for a
-    /// sequential JPEG, which is decoded a row of MCUs at a time.
-    pub(crate) fn coefficient_bytes(&self) -> u64 {
-        if self.sof != 0xC2 {
-            return 0;
-        }
-        let (mx, my) = self.mcus();
-        self.components
-            .iter()
-            .map(|&(_, h, v)| mx * h as u64 * my * v as u64 * 64 * 2)
-            .sum()
-    }
-
     /// The file without the scans that cannot change coefficients at zig-zag positions
     /// `0..=last`; `None` when it is not progressive, when nothing would be left out, or when
     /// leaving scans out might change the pixels (a DQT between scans; a band sent twice at
@@ -372,13 +362,18 @@ impl Jpeg {
 }
 
 /// Where the entropy-coded data starting at `from` ends: the first FF that is neither a stuffed
-/// FF 00 nor a restart marker. `None` when the data runs to the end of the file.
+/// FF 00 nor a restart marker (either may follow FF fill bytes). `None` when the data runs to
+/// the end of the file.
 fn entropy_end(bytes: &[u8], from: usize) -> Option<usize> {
     let mut j = from;
     loop {
         j += bytes.get(j..)?.iter().position(|&b| b == 0xFF)?;
-        match *bytes.get(j + 1)? {
-            0x00 | 0xD0..=0xD7 => j += 2,
+        let mut k = j + 1;
+        while *bytes.get(k)? == 0xFF {
+            k += 1;
+        }
+        match bytes[k] {
+            0x00 | 0xD0..=0xD7 => j = k + 1,
             _ => return Some(j),
         }
     }
@@ -574,12 +569,34 @@ mod tests {
             None,
             "DQT between scans"
         );
-        let last_scan = pieces.iter().rev().find(|p| p.1).unwrap().0.clone();
-        let mut twice = prog[..last_scan.end].to_vec();
-        twice.extend_from_slice(&prog[last_scan.clone()]);
-        twice.extend_from_slice(&prog[last_scan.end..]);
+        // The first DC scan of component 1 (Al = 0) sent again right after itself: a band
+        // already at full precision, before the component is complete.
+        let first_scan = pieces.iter().find(|p| p.1).unwrap().0.clone();
+        let mut twice = prog[..first_scan.end].to_vec();
+        twice.extend_from_slice(&prog[first_scan.clone()]);
+        twice.extend_from_slice(&prog[first_scan.end..]);
         assert!(Jpeg::parse(&twice).is_some());
-        assert_eq!(without_scans_after(&twice, 0), None, "a scan sent twice");
+        assert_eq!(without_scans_after(&twice, 0), None, "a band sent twice");
+        // Component 1's first AC scan (1-8, Al = 2) sent again at the end, after the component
+        // is complete: no band overlaps at full precision, but jpeg-decoder has already
+        // rendered the component and ignores it.
+        let ac1 = pieces
+            .iter()
+            .find(|(r, scan)| *scan && prog[r.start + 5] == 1 && prog[r.start + 7] == 1)
+            .unwrap()
+            .0
+            .clone();
+        assert_eq!(prog[ac1.start + 9] & 15, 2, "Al of the 1-8 scan");
+        let eoi = prog.len() - 2;
+        let mut late = prog[..eoi].to_vec();
+        late.extend_from_slice(&prog[ac1]);
+        late.extend_from_slice(&prog[eoi..]);
+        assert!(Jpeg::parse(&late).is_some());
+        assert_eq!(
+            without_scans_after(&late, 0),
+            None,
+            "a scan after completion"
+        );
 
         // A malformed scan header (an AC scan over two components) is not parsed at all.
         let ac = pieces
@@ -613,6 +630,37 @@ mod tests {
         }
         many.extend_from_slice(&prog[first_scan.end..]);
         assert!(Jpeg::parse(&many).is_none());
+    }
+
+    /// Sequential files with Se = 0 in their scan header (jpeg-decoder and libjpeg read it as
+    /// 63), and FF fill bytes before a restart marker, are walked like any other.
+    #[test]
+    fn tolerated_oddities_parse() {
+        let photo = fitbox_tests::read("photos/mde_canon_eos_5d_mark_iii.jpg");
+        let scan = ranges(&photo).into_iter().find(|p| p.1).unwrap().0;
+        let mut se0 = photo.clone();
+        assert_eq!(se0[scan.start + 5 + 2 * 3 + 1], 63);
+        se0[scan.start + 5 + 2 * 3 + 1] = 0;
+        assert!(Jpeg::parse(&se0).is_some(), "Se = 0");
+
+        let rgb: Vec<u8> = (0..64u32 * 48).flat_map(|i| [i as u8, 40, 90]).collect();
+        let mut jpeg = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 85);
+        enc.set_restart_interval(2);
+        enc.encode(&rgb, 64, 48, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let scan = ranges(&jpeg).into_iter().find(|p| p.1).unwrap().0;
+        let rst = scan.start
+            + jpeg[scan.clone()]
+                .windows(2)
+                .position(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
+                .expect("a restart marker");
+        let mut filled = jpeg[..rst].to_vec();
+        filled.extend_from_slice(&[0xFF, 0xFF]);
+        filled.extend_from_slice(&jpeg[rst..]);
+        let (a, b) = (ranges(&jpeg), ranges(&filled));
+        assert_eq!(a.len(), b.len(), "fill bytes before RSTn end no scan");
+        assert_eq!(b.iter().filter(|p| p.1).count(), 1);
     }
 
     /// Every JPEG photo of the corpus, and the progressive edge file, is walked.

@@ -705,6 +705,17 @@ fn one_scan_per_component_jpegs_and_fitbox_thumbnails_read_back_right() {
         .unwrap();
     preview(&interleaved, &tight).expect("one interleaved scan fits the budget");
 
+    // The last (Cr) scan cut to 3 bytes and closed with EOI: jpeg-decoder would fill the rest
+    // with zeros; the pipeline refuses it as truncated.
+    let last_sos = split
+        .windows(2)
+        .rposition(|w| w == [0xFF, 0xDA])
+        .expect("a scan");
+    let mut cut = split[..last_sos + 10 + 3].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    let err = thumbnail(&cut, &Options::default()).unwrap_err();
+    assert_eq!(err.code(), "truncated", "{err}");
+
     // A thumbnail of a thumbnail, at the same size (no resampling): the same picture.
     let photo = read("photos/mde_canon_eos_5d_mark_iii.jpg");
     let first = thumbnail(&photo, &Options::default()).unwrap();
