@@ -367,7 +367,7 @@ impl Jpeg {
 fn entropy_end(bytes: &[u8], from: usize) -> Option<usize> {
     let mut j = from;
     loop {
-        j += bytes.get(j..)?.iter().position(|&b| b == 0xFF)?;
+        j += memchr::memchr(0xFF, bytes.get(j..)?)?;
         let mut k = j + 1;
         while *bytes.get(k)? == 0xFF {
             k += 1;
