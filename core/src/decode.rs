@@ -198,48 +198,37 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
         });
     }
 
-    // The marker structure; `None` when it is not a plain baseline or progressive file, which
-    // then takes only zune-jpeg's strict decode below.
-    let structure = Jpeg::parse(bytes);
-    let structure = structure.as_ref();
-
-    // Shrink-on-load: YCbCr, RGB and grey JPEGs that will be shrunk at least 4x are decoded at
-    // 1/2, 1/4 or 1/8 scale (see `dct_scale`). CMYK/YCCK stays on the full-size path below.
-    let needed = target.map(|t| needed_size(width, height, orientation, t));
-    if let (false, Some(jpeg), Some((need_w, need_h))) = (four, structure, needed) {
-        if let Some((data, w, h)) =
-            decode_jpeg_scaled(bytes, jpeg, limits, width, height, need_w, need_h)?
-        {
-            return Ok(Decoded {
-                width: w,
-                height: h,
-                source_width: width,
-                source_height: height,
-                layout: Layout::Rgb,
-                data,
-                icc: icc.filter(|p| !is_cmyk_profile(p)),
-                orientation,
-            });
+    // jpeg-decoder takes two kinds of YCbCr, RGB and grey JPEG (CMYK/YCCK stays on zune-jpeg's
+    // full-size path below), both needing the marker structure (`None` when it is not a plain
+    // baseline or progressive file, which then takes only zune-jpeg's strict decode):
+    // - shrink-on-load: those that will be shrunk at least 4x are decoded at 1/2, 1/4 or 1/8
+    //   scale (see `dct_scale`);
+    // - one scan per component (as jpeg-encoder writes with optimised Huffman tables):
+    //   zune-jpeg 0.5.15 gets the colours of such 4:2:0 files wrong, jpeg-decoder does not.
+    let structure = (!four).then(|| Jpeg::parse(bytes)).flatten();
+    let mut by_jpeg_decoder = None;
+    if let Some(jpeg) = &structure {
+        if let Some(t) = target {
+            let (need_w, need_h) = needed_size(width, height, orientation, t);
+            by_jpeg_decoder =
+                decode_jpeg_scaled(bytes, jpeg, limits, width, height, need_w, need_h)?;
+        }
+        if by_jpeg_decoder.is_none() && jpeg.is_non_interleaved_sequential() {
+            by_jpeg_decoder =
+                decode_with_jpeg_decoder(bytes, jpeg, limits, width, height, width, height)?;
         }
     }
-
-    // One scan per component (as jpeg-encoder writes with optimised Huffman tables): zune-jpeg
-    // 0.5.15 gets the colours of such 4:2:0 files wrong, jpeg-decoder does not.
-    if let Some(jpeg) = structure.filter(|j| !four && j.is_non_interleaved_sequential()) {
-        if let Some((data, w, h)) =
-            decode_with_jpeg_decoder(bytes, jpeg, limits, width, height, width, height)?
-        {
-            return Ok(Decoded {
-                width: w,
-                height: h,
-                source_width: width,
-                source_height: height,
-                layout: Layout::Rgb,
-                data,
-                icc: icc.filter(|p| !is_cmyk_profile(p)),
-                orientation,
-            });
-        }
+    if let Some((data, w, h)) = by_jpeg_decoder {
+        return Ok(Decoded {
+            width: w,
+            height: h,
+            source_width: width,
+            source_height: height,
+            layout: Layout::Rgb,
+            data,
+            icc: icc.filter(|p| !is_cmyk_profile(p)),
+            orientation,
+        });
     }
 
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
@@ -327,9 +316,8 @@ fn decode_with_jpeg_decoder(
     sh: u32,
 ) -> Result<Option<(Vec<u8>, u32, u32)>, Error> {
     use jpeg_decoder::PixelFormat;
-    if scan_state(bytes, width, height) != Scan::Complete {
-        return Ok(None);
-    }
+    // No `scan_state` here: `decode_jpeg` has refused a too-short file already, and `Jpeg`
+    // only parses files whose scans end in EOI.
     jpeg.check_scan_lengths()
         .map_err(|detail| Error::Truncated {
             format: Format::Jpeg,

@@ -391,6 +391,11 @@ mod tests {
         Jpeg::parse(bytes).is_some_and(|j| j.is_non_interleaved_sequential())
     }
 
+    /// `bytes` with `piece` inserted at `at`.
+    fn inserted(bytes: &[u8], at: usize, piece: &[u8]) -> Vec<u8> {
+        [&bytes[..at], piece, &bytes[at..]].concat()
+    }
+
     /// The first marker segment of this kind before the first scan.
     fn first_segment(bytes: &[u8], marker: u8) -> std::ops::Range<usize> {
         let mut i = 2;
@@ -560,9 +565,7 @@ mod tests {
         let pieces = ranges(&prog);
         let dqt = first_segment(&prog, 0xDB);
         let first_scan_end = pieces.iter().find(|p| p.1).unwrap().0.end;
-        let mut table_later = prog[..first_scan_end].to_vec();
-        table_later.extend_from_slice(&prog[dqt]);
-        table_later.extend_from_slice(&prog[first_scan_end..]);
+        let table_later = inserted(&prog, first_scan_end, &prog[dqt]);
         assert!(Jpeg::parse(&table_later).is_some());
         assert_eq!(
             without_scans_after(&table_later, 0),
@@ -572,9 +575,7 @@ mod tests {
         // The first DC scan of component 1 (Al = 0) sent again right after itself: a band
         // already at full precision, before the component is complete.
         let first_scan = pieces.iter().find(|p| p.1).unwrap().0.clone();
-        let mut twice = prog[..first_scan.end].to_vec();
-        twice.extend_from_slice(&prog[first_scan.clone()]);
-        twice.extend_from_slice(&prog[first_scan.end..]);
+        let twice = inserted(&prog, first_scan.end, &prog[first_scan.clone()]);
         assert!(Jpeg::parse(&twice).is_some());
         assert_eq!(without_scans_after(&twice, 0), None, "a band sent twice");
         // Component 1's first AC scan (1-8, Al = 2) sent again at the end, after the component
@@ -587,10 +588,7 @@ mod tests {
             .0
             .clone();
         assert_eq!(prog[ac1.start + 9] & 15, 2, "Al of the 1-8 scan");
-        let eoi = prog.len() - 2;
-        let mut late = prog[..eoi].to_vec();
-        late.extend_from_slice(&prog[ac1]);
-        late.extend_from_slice(&prog[eoi..]);
+        let late = inserted(&prog, prog.len() - 2, &prog[ac1]);
         assert!(Jpeg::parse(&late).is_some());
         assert_eq!(
             without_scans_after(&late, 0),
@@ -616,19 +614,15 @@ mod tests {
     #[test]
     fn hostile_structures_stay_small() {
         let prog = fitbox_tests::read("edge/imagers_progressive_3.jpg");
-        let mut padded = prog[..2].to_vec();
-        for _ in 0..500_000 {
-            padded.extend_from_slice(&[0xFF, 0xFE, 0, 2]);
-        }
-        padded.extend_from_slice(&prog[2..]);
+        let padded = inserted(&prog, 2, &[0xFF, 0xFE, 0, 2].repeat(500_000));
         let (plain, big) = (ranges(&prog).len(), ranges(&padded).len());
         assert_eq!(big, plain);
         let first_scan = ranges(&prog).into_iter().find(|p| p.1).unwrap().0;
-        let mut many = prog[..first_scan.end].to_vec();
-        for _ in 0..MAX_SCANS {
-            many.extend_from_slice(&prog[first_scan.clone()]);
-        }
-        many.extend_from_slice(&prog[first_scan.end..]);
+        let many = inserted(
+            &prog,
+            first_scan.end,
+            &prog[first_scan.clone()].repeat(MAX_SCANS),
+        );
         assert!(Jpeg::parse(&many).is_none());
     }
 
@@ -655,9 +649,7 @@ mod tests {
                 .windows(2)
                 .position(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
                 .expect("a restart marker");
-        let mut filled = jpeg[..rst].to_vec();
-        filled.extend_from_slice(&[0xFF, 0xFF]);
-        filled.extend_from_slice(&jpeg[rst..]);
+        let filled = inserted(&jpeg, rst, &[0xFF, 0xFF]);
         let (a, b) = (ranges(&jpeg), ranges(&filled));
         assert_eq!(a.len(), b.len(), "fill bytes before RSTn end no scan");
         assert_eq!(b.iter().filter(|p| p.1).count(), 1);
