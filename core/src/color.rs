@@ -8,9 +8,11 @@ use moxcms::{ColorProfile, Layout as CmsLayout, TransformOptions};
 
 use crate::decode::Layout;
 
-/// Convert `data` to sRGB in place (RGB/RGBA) or into RGB (CMYK). Returns the new layout.
+/// Convert `data` to sRGB in place (RGB/RGBA) or into RGB (CMYK, YCbCr). Returns the new layout.
 pub(crate) fn to_srgb(data: Vec<u8>, layout: Layout, icc: Option<&[u8]>) -> (Vec<u8>, Layout) {
     match (layout, icc) {
+        // The profile describes the RGB the YCbCr codes.
+        (Layout::YCbCr, _) => to_srgb(ycbcr_to_rgb(data), Layout::Rgb, icc),
         (Layout::Cmyk, Some(icc)) => match cmyk_to_srgb(&data, icc) {
             Some(rgb) => (rgb, Layout::Rgb),
             None => (naive_cmyk_to_rgb(&data), Layout::Rgb),
@@ -80,6 +82,23 @@ fn cmyk_to_srgb(data: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// JFIF YCbCr (BT.601, full range) to RGB, in place, in 16-bit fixed point with rounding, as
+/// libjpeg does (integer arithmetic only: the same on every target):
+/// R = Y + 1.402 Cr', G = Y - 0.34414 Cb' - 0.71414 Cr', B = Y + 1.772 Cb' (Cb' = Cb - 128).
+fn ycbcr_to_rgb(mut data: Vec<u8>) -> Vec<u8> {
+    const HALF: i32 = 1 << 15;
+    let clamp = |v: i32| v.clamp(0, 255) as u8;
+    for px in data.chunks_exact_mut(3) {
+        let y = i32::from(px[0]);
+        let cb = i32::from(px[1]) - 128;
+        let cr = i32::from(px[2]) - 128;
+        px[0] = clamp(y + ((91_881 * cr + HALF) >> 16));
+        px[1] = clamp(y + ((-22_554 * cb - 46_802 * cr + HALF) >> 16));
+        px[2] = clamp(y + ((116_130 * cb + HALF) >> 16));
+    }
+    data
+}
+
 /// CMYK ink values to RGB without a profile: R = (255 - C)(255 - K) / 255, rounded.
 fn naive_cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
     let mul = |a: u8, b: u8| ((a as u32 * b as u32 + 127) / 255) as u8;
@@ -93,4 +112,55 @@ fn naive_cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
         ]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ycbcr_to_rgb_is_the_jfif_formula() {
+        // Greys (Cb = Cr = 128) stay exactly themselves.
+        let greys: Vec<u8> = (0..=255u8).flat_map(|y| [y, 128, 128]).collect();
+        let want: Vec<u8> = (0..=255u8).flat_map(|y| [y, y, y]).collect();
+        assert_eq!(ycbcr_to_rgb(greys), want);
+        // Everywhere else within rounding of the JFIF equations in floating point, and each
+        // channel from the right inputs (a swapped Cb/Cr or sign would be tens of levels off).
+        let mut worst = 0.0f64;
+        for y in (0..=255u8).step_by(5) {
+            for cb in (0..=255u8).step_by(5) {
+                for cr in (0..=255u8).step_by(5) {
+                    let got = ycbcr_to_rgb(vec![y, cb, cr]);
+                    let (y, cb, cr) = (f64::from(y), f64::from(cb) - 128.0, f64::from(cr) - 128.0);
+                    let want = [
+                        y + 1.402 * cr,
+                        y - 0.344_136 * cb - 0.714_136 * cr,
+                        y + 1.772 * cb,
+                    ];
+                    for (g, w) in got.iter().zip(want) {
+                        worst = worst.max((f64::from(*g) - w.clamp(0.0, 255.0)).abs());
+                    }
+                }
+            }
+        }
+        assert!(worst <= 0.51, "off by {worst}");
+    }
+
+    #[test]
+    fn ycbcr_is_converted_before_the_profile_is_applied() {
+        // A Display P3 profile on YCbCr pixels: the same as converting to RGB first.
+        let photo = fitbox_tests::read("photos/jpegfiles_iphone_se2_display_p3.jpg");
+        let mut header = zune_jpeg::JpegDecoder::new(zune_core::bytestream::ZCursor::new(&photo));
+        header.decode_headers().unwrap();
+        let profile = header
+            .icc_profile()
+            .expect("the photo carries its P3 profile");
+        let ycc: Vec<u8> = (0..=255u8).flat_map(|v| [v, 255 - v, v / 2 + 64]).collect();
+        let rgb = ycbcr_to_rgb(ycc.clone());
+        let via_rgb = to_srgb(rgb.clone(), Layout::Rgb, Some(&profile));
+        assert_ne!(via_rgb.0, rgb, "the profile changes these pixels");
+        let direct = to_srgb(ycc, Layout::YCbCr, Some(&profile));
+        assert_eq!(direct, via_rgb);
+        assert_eq!(direct.1, Layout::Rgb);
+    }
 }

@@ -258,6 +258,13 @@ impl Jpeg {
         }
     }
 
+    /// Whether the frame has three components with the ids 1, 2 and 3: YCbCr to jpeg-decoder
+    /// whatever other markers say (the first rule of its colour-transform choice), so its
+    /// planes can be taken as YCbCr and converted after resampling.
+    pub(crate) fn has_ycbcr_ids(&self) -> bool {
+        self.components.iter().map(|c| c.0).eq([1, 2, 3])
+    }
+
     /// Whether this is a sequential (SOF0/SOF1) colour JPEG whose first scan does not
     /// interleave all its components: one scan per component, as jpeg-encoder writes with
     /// optimised Huffman tables.

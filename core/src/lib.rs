@@ -6,13 +6,15 @@
 //! The steps, each a module:
 //! [`guard`] (magic bytes, declared dimensions, limits) -> `decode` -> [`fit`] (box arithmetic
 //! on the EXIF-oriented size) -> `resize` (Lanczos2 / Mitchell, premultiplied alpha) ->
-//! `color` (ICC to sRGB) -> [`orient`] (EXIF 1..=8) -> SHA-256 of the RGBA pixels -> `encode`.
+//! `color` (YCbCr and ICC to sRGB) -> [`orient`] (EXIF 1..=8) -> SHA-256 of the RGBA pixels -> `encode`.
 //!
 //! Orientation and colour conversion run *after* resampling: on a 400 px image instead of a
 //! 24 MP one. Turning last gives the picture turning first would (bit-exact when the size is
 //! kept; when shrinking, the two resampling passes swap and round differently, a few levels at
 //! hard edges: `tests/variants.rs`); converting colour after resampling is what libvips'
-//! thumbnailer does too.
+//! thumbnailer does too. A JPEG shrunk on load stays YCbCr through the resampler, and only the
+//! thumbnail's pixels are converted to RGB (within rounding of converting first: a mean of
+//! 0.2-0.4 levels).
 //!
 //! Policies: images already inside the box keep their size unless `enlarge` is set; animated
 //! GIF, WebP and APNG give their first frame; truncated or corrupt data is refused (a partial

@@ -52,7 +52,7 @@ pub(crate) fn resize(
         return Ok(data);
     }
     let pixel_type = match layout {
-        Layout::Rgb => fr::PixelType::U8x3,
+        Layout::Rgb | Layout::YCbCr => fr::PixelType::U8x3,
         Layout::Rgba | Layout::Cmyk => fr::PixelType::U8x4,
     };
     let src = fr::images::Image::from_vec_u8(width, height, data, pixel_type)
