@@ -99,6 +99,22 @@ fn ycbcr_to_rgb(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
+/// One VP8 (WebP lossy) pixel to RGB: BT.601 limited range, in libwebp's integer arithmetic
+/// (`VP8YUVToR` and friends; image-webp uses the same), so a WebP shrunk on load has the colours
+/// of one decoded whole: R = 1.164 (Y - 16) + 1.596 (V - 128),
+/// G = 1.164 (Y - 16) - 0.391 (U - 128) - 0.813 (V - 128), B = 1.164 (Y - 16) + 2.018 (U - 128).
+pub(crate) fn vp8_yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    // x * c / 256 with 14-bit coefficients, then 6 fractional bits dropped.
+    let mul = |x: u8, c: i32| (i32::from(x) * c) >> 8;
+    let clip = |v: i32| (v >> 6).clamp(0, 255) as u8;
+    let luma = mul(y, 19_077);
+    [
+        clip(luma + mul(v, 26_149) - 14_234),
+        clip(luma - mul(u, 6_419) - mul(v, 13_320) + 8_708),
+        clip(luma + mul(u, 33_050) - 17_685),
+    ]
+}
+
 /// CMYK ink values to RGB without a profile: R = (255 - C)(255 - K) / 255, rounded.
 fn naive_cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
     let mul = |a: u8, b: u8| ((a as u32 * b as u32 + 127) / 255) as u8;

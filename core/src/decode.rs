@@ -97,7 +97,14 @@ pub(crate) fn decode(
             },
             None => decode_with_image(bytes, Format::Png, limits)?,
         },
-        Format::Webp | Format::Gif => decode_with_image(bytes, probe.format, limits)?,
+        Format::Webp => match target {
+            Some(t) => match decode_webp_shrunk(bytes, limits, t)? {
+                Some(d) => d,
+                None => decode_with_image(bytes, Format::Webp, limits)?,
+            },
+            None => decode_with_image(bytes, Format::Webp, limits)?,
+        },
+        Format::Gif => decode_with_image(bytes, probe.format, limits)?,
     };
     // The decoder's own idea of the size must also pass the guard (headers can disagree).
     check_dimensions(decoded.width, decoded.height, limits)?;
@@ -581,6 +588,133 @@ fn decode_with_image(bytes: &[u8], format: Format, limits: &Limits) -> Result<De
     }
 }
 
+/// WebP shrink-on-load, for a still, opaque, lossy WebP that is shrunk: image-webp's VP8 decoder
+/// gives the Y plane and the half-size U and V planes; each is resampled with Lanczos2 straight
+/// to the fitted size and only then converted to RGB (libwebp's integer BT.601 conversion). The
+/// whole-image route instead upsamples the chroma and converts every pixel to a full-size RGB
+/// image (3 bytes per pixel more, 72 MB for a 24 MP panorama) before resampling it.
+/// `Ok(None)` for every other WebP (lossless, alpha, animated, not shrinking): the caller decodes
+/// it whole. The route depends on the file's headers alone, the same on every platform.
+fn decode_webp_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option<Decoded>, Error> {
+    let err = |e: image_webp::DecodingError| match e {
+        image_webp::DecodingError::IoError(io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Error::Truncated {
+                format: Format::Webp,
+                detail: io.to_string(),
+            }
+        }
+        other => truncated_or_corrupt(Format::Webp, other.to_string(), IMAGE_TRUNCATION),
+    };
+    let mut dec = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(err)?;
+    if dec.is_animated() || dec.has_alpha() || !dec.is_lossy() {
+        return Ok(None);
+    }
+    let (width, height) = dec.dimensions();
+    check_dimensions(width, height, limits)?;
+    let orientation = exif_orientation(dec.exif_metadata().map_err(err)?.as_deref());
+    let Fit {
+        width: rw,
+        height: rh,
+        filter,
+    } = t.fit(width, height, orientation);
+    if filter != Filter::Lanczos2 || rw >= width || rh >= height {
+        return Ok(None);
+    }
+    let icc = dec
+        .icc_profile()
+        .map_err(err)?
+        .filter(|p| p.get(16..20) == Some(b"RGB "));
+    let Some(vp8) = riff_chunk(bytes, b"VP8 ") else {
+        return Ok(None);
+    };
+    // The VP8 decoder sizes its planes from its own frame header: it must be the picture the
+    // container declares (and the guard checked) before anything is allocated.
+    let frame_size = match vp8.get(3..10) {
+        Some([0x9d, 0x01, 0x2a, w0, w1, h0, h1]) => (
+            u32::from(u16::from_le_bytes([*w0, *w1]) & 0x3fff),
+            u32::from(u16::from_le_bytes([*h0, *h1]) & 0x3fff),
+        ),
+        _ => return Ok(None),
+    };
+    if frame_size != (width, height) {
+        return Err(Error::Corrupt {
+            format: Format::Webp,
+            detail: format!(
+                "the VP8 frame is {}x{} but the file says {width}x{height}",
+                frame_size.0, frame_size.1
+            ),
+        });
+    }
+    let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(vp8)).map_err(err)?;
+    if (u32::from(frame.width), u32::from(frame.height)) != (width, height) {
+        return Err(Error::Corrupt {
+            format: Format::Webp,
+            detail: "the VP8 frame's size changed while it was decoded".into(),
+        });
+    }
+    // The decoder's planes are whole macroblocks wide and high; keep the picture's pixels only.
+    let stride = width.next_multiple_of(16) as usize;
+    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+    // The chroma planes stand for half the picture's width and height, which for an odd size
+    // ends inside their last sample: that is where their resampling window ends too.
+    let (half_w, half_h) = (f64::from(width) / 2.0, f64::from(height) / 2.0);
+    let planes = [
+        (
+            frame.ybuf,
+            stride,
+            (width, height),
+            (f64::from(width), f64::from(height)),
+        ),
+        (frame.ubuf, stride / 2, (cw, ch), (half_w, half_h)),
+        (frame.vbuf, stride / 2, (cw, ch), (half_w, half_h)),
+    ];
+    let mut shrunk = Vec::with_capacity(3);
+    for (mut plane, stride, (w, h), crop) in planes {
+        let (wu, hu) = (w as usize, h as usize);
+        if plane.len() < stride * hu {
+            return Err(Error::Internal("VP8 plane smaller than its picture".into()));
+        }
+        // In place, row by row (each row moves to an earlier or the same place).
+        for row in 1..hu {
+            plane.copy_within(row * stride..row * stride + wu, row * wu);
+        }
+        plane.truncate(wu * hu);
+        shrunk.push(crate::resize::shrink_plane(&plane, (w, h), crop, (rw, rh))?);
+    }
+    let data = shrunk[0]
+        .iter()
+        .zip(&shrunk[1])
+        .zip(&shrunk[2])
+        .flat_map(|((&y, &u), &v)| crate::color::vp8_yuv_to_rgb(y, u, v))
+        .collect();
+    Ok(Some(Decoded {
+        width: rw,
+        height: rh,
+        source_width: width,
+        source_height: height,
+        layout: Layout::Rgb,
+        data,
+        icc,
+        orientation,
+    }))
+}
+
+/// The payload of the first RIFF chunk of this kind in a WebP file (after its 12-byte header).
+fn riff_chunk<'a>(bytes: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    let mut i = 12usize;
+    while let Some(header) = bytes.get(i..i + 8) {
+        let size = u32::from_le_bytes(header[4..8].try_into().ok()?) as usize;
+        let payload = bytes.get(i + 8..(i + 8).checked_add(size)?)?;
+        if &header[..4] == kind {
+            return Some(payload);
+        }
+        i += 8 + size + (size & 1);
+    }
+    None
+}
+
 /// PNG shrink-on-load: the rows of a non-interlaced 8-bit RGB, palette (without transparency)
 /// or grey PNG that is shrunk are resampled as they are inflated ([`RowShrinker`]), so the
 /// full-size image is never held: peak memory is the input plus a window of rows under the
@@ -877,6 +1011,124 @@ mod tests {
             let (max, mean) = difference(&late, &early.unwrap());
             // Measured: max 3-7, mean 0.21-0.37 (YCbCr rounded to 8 bits once more).
             assert!(max <= 8 && mean < 0.5, "{rel}: max {max}, mean {mean}");
+        }
+    }
+
+    /// Lossy WebPs that are shrunk take the plane route: it agrees with decoding the whole
+    /// image to RGB and resampling that within the rounding of the two routes (chroma resampled
+    /// from its own half size instead of from a bilinear upsampling).
+    #[test]
+    fn shrunk_lossy_webps_resample_their_planes() {
+        for (rel, side) in [
+            ("photos/mde_nikon_p7000_orient6.webp", 400),
+            ("photos/libwebp_bryce_panorama.webp", 400),
+            ("edge/pillow_hopper_orientation_6.webp", 45),
+        ] {
+            let bytes = fitbox_tests::read(rel);
+            let d = shrunk(&bytes, side);
+            let whole = decode_with_image(&bytes, Format::Webp, &Limits::default()).unwrap();
+            assert_eq!(
+                (d.source_width, d.source_height),
+                (whole.width, whole.height)
+            );
+            assert!(
+                d.width < whole.width && d.height < whole.height,
+                "{rel} is shrunk"
+            );
+            assert_eq!(d.layout, Layout::Rgb);
+            assert_eq!(d.orientation, whole.orientation, "{rel}");
+            assert_eq!(d.icc, whole.icc, "{rel}");
+            let (w, h) = (d.width, d.height);
+            let early = resize(
+                whole.data,
+                whole.width,
+                whole.height,
+                Layout::Rgb,
+                w,
+                h,
+                Filter::Lanczos2,
+            );
+            let (max, mean) = difference(&d.data, &early.unwrap());
+            // Measured: max 5-9, mean 0.30-0.72.
+            assert!(max <= 16 && mean < 1.0, "{rel}: max {max}, mean {mean}");
+        }
+    }
+
+    /// `vp8_yuv_to_rgb` is image-webp's own conversion: with nearest-sample chroma, each pixel
+    /// image-webp decodes equals the conversion of its Y and the U, V of its 2x2 block.
+    #[test]
+    fn vp8_conversion_is_image_webps() {
+        let bytes = fitbox_tests::read("edge/pillow_hopper_orientation_6.webp");
+        let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(
+            riff_chunk(&bytes, b"VP8 ").unwrap(),
+        ))
+        .unwrap();
+        let mut dec = image_webp::WebPDecoder::new(Cursor::new(&bytes)).unwrap();
+        dec.set_lossy_upsampling(image_webp::UpsamplingMethod::Simple);
+        let mut rgb = vec![0; dec.output_buffer_size().unwrap()];
+        dec.read_image(&mut rgb).unwrap();
+        let (w, h) = (usize::from(frame.width), usize::from(frame.height));
+        let stride = w.next_multiple_of(16);
+        let mut colours = std::collections::HashSet::new();
+        for y in 0..h {
+            for x in 0..w {
+                let c = (y / 2) * stride / 2 + x / 2;
+                let want = crate::color::vp8_yuv_to_rgb(
+                    frame.ybuf[y * stride + x],
+                    frame.ubuf[c],
+                    frame.vbuf[c],
+                );
+                let i = (y * w + x) * 3;
+                assert_eq!(rgb[i..i + 3], want, "pixel {x},{y}");
+                colours.insert(want);
+            }
+        }
+        assert!(colours.len() > 1000, "a real picture, not one colour");
+    }
+
+    /// A VP8 frame header that disagrees with the container's size is refused before the
+    /// decoder allocates planes for it; a file cut short is refused, not padded.
+    #[test]
+    fn bad_lossy_webps_are_refused_on_the_plane_route() {
+        let bytes = fitbox_tests::read("edge/pillow_hopper_orientation_6.webp");
+        let at = bytes
+            .windows(3)
+            .position(|w| w == [0x9d, 0x01, 0x2a])
+            .unwrap();
+        let mut wide = bytes.clone();
+        wide[at + 3..at + 5].copy_from_slice(&16_000u16.to_le_bytes());
+        let limits = Limits::default();
+        let t = Target {
+            box_width: 45,
+            box_height: 45,
+            enlarge: false,
+        };
+        match decode_webp_shrunk(&wide, &limits, t) {
+            Err(Error::Corrupt { detail, .. }) => {
+                assert!(detail.contains("16000x128"), "{detail}")
+            }
+            other => panic!("{:?}", other.map(|d| d.map(|d| (d.width, d.height)))),
+        }
+        // Cut inside the VP8 chunk: refused as the whole-image route refuses it.
+        let photo = fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp");
+        let vp8 = riff_chunk(&photo, b"VP8 ").unwrap();
+        let end = vp8.as_ptr() as usize - photo.as_ptr() as usize + vp8.len();
+        for cut in [end / 3, end * 2 / 3, end - 10] {
+            let short = &photo[..cut];
+            let probe = crate::guard::probe(short, &limits).unwrap();
+            let target = Some(Target {
+                box_width: 400,
+                box_height: 400,
+                ..t
+            });
+            let whole = decode_with_image(short, Format::Webp, &limits).err();
+            match decode(short, &probe, &limits, target) {
+                Err(e @ (Error::Truncated { .. } | Error::Corrupt { .. })) => {
+                    let whole = whole.expect("the whole-image route refuses it too");
+                    assert_eq!(std::mem::discriminant(&e), std::mem::discriminant(&whole));
+                }
+                other => panic!("cut at {cut}: {:?}", other.map(|d| (d.width, d.height))),
+            }
         }
     }
 

@@ -67,6 +67,30 @@ pub(crate) fn resize(
     Ok(dst.into_vec())
 }
 
+/// Shrink one 8-bit plane (`width x height`, tightly packed) to `dst_w x dst_h` with Lanczos2,
+/// reading only its top-left `crop_w x crop_h` (fractional: the half-size chroma plane of an
+/// odd-sized 4:2:0 image covers half a pixel more than the picture). For WebP shrink-on-load,
+/// where luma and the two chroma planes are resampled apart, each from its own size.
+pub(crate) fn shrink_plane(
+    plane: &[u8],
+    (width, height): (u32, u32),
+    (crop_w, crop_h): (f64, f64),
+    (dst_w, dst_h): (u32, u32),
+) -> Result<Vec<u8>, Error> {
+    let src = fr::images::TypedImageRef::<fr::pixels::U8>::from_buffer(width, height, plane)
+        .map_err(|e| internal(&e))?;
+    let mut out = vec![0u8; dst_w as usize * dst_h as usize];
+    let mut dst = fr::images::TypedImage::<fr::pixels::U8>::from_buffer(dst_w, dst_h, &mut out)
+        .map_err(|e| internal(&e))?;
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(filter_type(Filter::Lanczos2)?))
+        .crop(0.0, 0.0, crop_w, crop_h);
+    fr::Resizer::new()
+        .resize_typed(&src, &mut dst, &options)
+        .map_err(|e| internal(&e))?;
+    Ok(out)
+}
+
 /// Shrink-on-load for a decoder that hands out rows (PNG). Output rows are made in groups as
 /// soon as the source rows under their filter window have arrived, each group by the same
 /// two-pass resample as [`resize`] (vertical pass first) on a crop of the rows held, and the rows
