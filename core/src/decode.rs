@@ -98,6 +98,12 @@ pub(crate) fn decode(
             None => decode_with_image(bytes, Format::Png, limits)?,
         },
         Format::Webp => match target {
+            _ if riff_overrun(bytes).is_some() => {
+                return Err(Error::Truncated {
+                    format: Format::Webp,
+                    detail: riff_overrun(bytes).unwrap_or_default(),
+                })
+            }
             Some(t) => match decode_webp_shrunk(bytes, limits, t)? {
                 Some(d) => d,
                 None => decode_with_image(bytes, Format::Webp, limits)?,
@@ -701,6 +707,27 @@ fn decode_webp_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option
     }))
 }
 
+/// What is wrong when a top-level RIFF chunk of a WebP file runs past the end of the file: a
+/// file cut short. (image-webp allocates a metadata chunk's declared size before reading it,
+/// up to 4 GB for a few bytes of input.)
+fn riff_overrun(bytes: &[u8]) -> Option<String> {
+    let mut i = 12usize;
+    while let Some(header) = bytes.get(i..i + 8) {
+        let size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
+        let left = (bytes.len() - i - 8) as u64;
+        if size > left {
+            let kind = String::from_utf8_lossy(&header[..4]).trim_end().to_string();
+            return Some(format!(
+                "the {kind} chunk declares {size} bytes but the file has {left} more"
+            ));
+        }
+        i += 8 + size as usize + (size & 1) as usize;
+    }
+    None
+}
+
 /// The payload of the first RIFF chunk of this kind in a WebP file (after its 12-byte header).
 fn riff_chunk<'a>(bytes: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
     let mut i = 12usize;
@@ -1109,25 +1136,56 @@ mod tests {
             }
             other => panic!("{:?}", other.map(|d| d.map(|d| (d.width, d.height)))),
         }
-        // Cut inside the VP8 chunk: refused as the whole-image route refuses it.
+        // Cut inside the VP8 chunk: refused as cut short, with or without a box, naming the
+        // chunk.
         let photo = fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp");
         let vp8 = riff_chunk(&photo, b"VP8 ").unwrap();
         let end = vp8.as_ptr() as usize - photo.as_ptr() as usize + vp8.len();
         for cut in [end / 3, end * 2 / 3, end - 10] {
             let short = &photo[..cut];
             let probe = crate::guard::probe(short, &limits).unwrap();
-            let target = Some(Target {
+            let target = Target {
                 box_width: 400,
                 box_height: 400,
                 ..t
-            });
-            let whole = decode_with_image(short, Format::Webp, &limits).err();
-            match decode(short, &probe, &limits, target) {
-                Err(e @ (Error::Truncated { .. } | Error::Corrupt { .. })) => {
-                    let whole = whole.expect("the whole-image route refuses it too");
-                    assert_eq!(std::mem::discriminant(&e), std::mem::discriminant(&whole));
+            };
+            for target in [Some(target), None] {
+                match decode(short, &probe, &limits, target) {
+                    Err(Error::Truncated { detail, .. }) => {
+                        assert!(detail.starts_with("the VP8 chunk declares"), "{detail}")
+                    }
+                    other => panic!("cut at {cut}: {:?}", other.map(|d| (d.width, d.height))),
                 }
-                other => panic!("cut at {cut}: {:?}", other.map(|d| (d.width, d.height))),
+            }
+        }
+    }
+
+    /// A metadata chunk that declares more bytes than the file holds is refused before
+    /// image-webp allocates its declared size (found by `scripts/fuzz.sh`: 4 GB for an EXIF
+    /// chunk in a 3.6 KB file).
+    #[test]
+    fn webp_chunks_longer_than_the_file_are_refused_first() {
+        let bytes = fitbox_tests::read("edge/pillow_hopper_orientation_6.webp");
+        let exif = riff_chunk(&bytes, b"EXIF").expect("the file has EXIF");
+        let at = exif.as_ptr() as usize - bytes.as_ptr() as usize - 4;
+        let mut huge = bytes.clone();
+        huge[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        let limits = Limits::default();
+        let probe = crate::guard::probe(&huge, &limits).unwrap();
+        let target = Target {
+            box_width: 45,
+            box_height: 45,
+            enlarge: false,
+        };
+        for target in [Some(target), None] {
+            match decode(&huge, &probe, &limits, target) {
+                Err(Error::Truncated { detail, .. }) => {
+                    assert!(
+                        detail.contains("EXIF chunk declares 4294967280 bytes"),
+                        "{detail}"
+                    )
+                }
+                other => panic!("{:?}", other.map(|d| (d.width, d.height))),
             }
         }
     }
