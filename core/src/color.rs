@@ -82,19 +82,25 @@ fn cmyk_to_srgb(data: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// JFIF YCbCr (BT.601, full range) to RGB, in place, in 16-bit fixed point with rounding, as
-/// libjpeg does (integer arithmetic only: the same on every target):
-/// R = Y + 1.402 Cr', G = Y - 0.34414 Cb' - 0.71414 Cr', B = Y + 1.772 Cb' (Cb' = Cb - 128).
+/// JFIF YCbCr (BT.601, full range) to RGB, in place:
+/// R = Y + 1.402 Cr', G = Y - 0.34414 Cb' - 0.71414 Cr', B = Y + 1.772 Cb' (Cb' = Cb - 128),
+/// in jpeg-decoder's 20-bit fixed point with its rounding, so that converting its planes here
+/// gives exactly the RGB it would have made (libjpeg's 16-bit constants differ from it by one
+/// level in G for a few dozen (Cb, Cr) pairs). Integer arithmetic only: the same everywhere.
 fn ycbcr_to_rgb(mut data: Vec<u8>) -> Vec<u8> {
-    const HALF: i32 = 1 << 15;
-    let clamp = |v: i32| v.clamp(0, 255) as u8;
+    // round(c * 2^20) for each coefficient, as jpeg-decoder computes them.
+    const R_CR: i32 = 1_470_104;
+    const G_CB: i32 = 360_857;
+    const G_CR: i32 = 748_830;
+    const B_CB: i32 = 1_858_077;
+    let clamp = |v: i32| (v >> 20).clamp(0, 255) as u8;
     for px in data.chunks_exact_mut(3) {
-        let y = i32::from(px[0]);
+        let y = (i32::from(px[0]) << 20) + (1 << 19);
         let cb = i32::from(px[1]) - 128;
         let cr = i32::from(px[2]) - 128;
-        px[0] = clamp(y + ((91_881 * cr + HALF) >> 16));
-        px[1] = clamp(y + ((-22_554 * cb - 46_802 * cr + HALF) >> 16));
-        px[2] = clamp(y + ((116_130 * cb + HALF) >> 16));
+        px[0] = clamp(y + R_CR * cr);
+        px[1] = clamp(y - G_CB * cb - G_CR * cr);
+        px[2] = clamp(y + B_CB * cb);
     }
     data
 }

@@ -12,9 +12,10 @@
 //! 24 MP one. Turning last gives the picture turning first would (bit-exact when the size is
 //! kept; when shrinking, the two resampling passes swap and round differently, a few levels at
 //! hard edges: `tests/variants.rs`); converting colour after resampling is what libvips'
-//! thumbnailer does too. A JPEG shrunk on load stays YCbCr through the resampler, and only the
-//! thumbnail's pixels are converted to RGB (within rounding of converting first: a mean of
-//! 0.2-0.4 levels).
+//! thumbnailer does too. A YCbCr JPEG decoded by jpeg-decoder (shrink-on-load, or one scan per
+//! component) stays YCbCr through the resampler, and a lossy WebP that is shrunk is resampled
+//! plane by plane: only the thumbnail's pixels are converted to RGB (within rounding of
+//! converting first: a mean of 0.2-0.7 levels).
 //!
 //! Policies: images already inside the box keep their size unless `enlarge` is set; animated
 //! GIF, WebP and APNG give their first frame; truncated or corrupt data is refused (a partial

@@ -67,14 +67,16 @@ pub(crate) fn resize(
     Ok(dst.into_vec())
 }
 
-/// Shrink one 8-bit plane (`width x height`, tightly packed) to `dst_w x dst_h` with Lanczos2,
-/// reading only its top-left `crop_w x crop_h` (fractional: the half-size chroma plane of an
-/// odd-sized 4:2:0 image covers half a pixel more than the picture). For WebP shrink-on-load,
-/// where luma and the two chroma planes are resampled apart, each from its own size.
-pub(crate) fn shrink_plane(
+/// Resample one 8-bit plane (`width x height`, tightly packed) to `dst_w x dst_h` with
+/// Lanczos2, reading only the `crop` rectangle (left, top, width, height; fractional: the
+/// half-size chroma plane of an odd-sized 4:2:0 image covers half a pixel more than the picture). For WebP
+/// shrink-on-load, where luma and the two chroma planes are resampled apart, each from its own
+/// size: luma is always reduced, chroma may be enlarged (a 1000 px wide picture fitted to 800
+/// takes its 500 chroma columns to 800).
+pub(crate) fn resample_plane(
     plane: &[u8],
     (width, height): (u32, u32),
-    (crop_w, crop_h): (f64, f64),
+    (left, top, crop_w, crop_h): (f64, f64, f64, f64),
     (dst_w, dst_h): (u32, u32),
 ) -> Result<Vec<u8>, Error> {
     let src = fr::images::TypedImageRef::<fr::pixels::U8>::from_buffer(width, height, plane)
@@ -84,7 +86,7 @@ pub(crate) fn shrink_plane(
         .map_err(|e| internal(&e))?;
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(filter_type(Filter::Lanczos2)?))
-        .crop(0.0, 0.0, crop_w, crop_h);
+        .crop(left, top, crop_w, crop_h);
     fr::Resizer::new()
         .resize_typed(&src, &mut dst, &options)
         .map_err(|e| internal(&e))?;
