@@ -4,6 +4,11 @@
 //! * `fitbox thumbnail INPUT -o OUTPUT` resizes one file with the server's exact pipeline.
 //! * `fitbox upload FILE...` is the script client of the HTTP API.
 
+/// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOC: fitbox_core::hugepages::HugePageAlloc = fitbox_core::hugepages::HugePageAlloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -10,6 +10,11 @@
 //! same runs, from `fitbox_core::thumbnail_observed`): probe, decode (at the scale the pipeline
 //! really uses), resize, colour, orient+hash, encode.
 
+/// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOC: fitbox_core::hugepages::HugePageAlloc = fitbox_core::hugepages::HugePageAlloc;
+
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -29,6 +29,8 @@ mod encode;
 mod error;
 pub mod fit;
 pub mod guard;
+#[cfg(target_os = "linux")]
+pub mod hugepages;
 mod jpeg_scans;
 pub mod keys;
 pub mod orient;

@@ -1,6 +1,11 @@
 //! The AWS Lambda adapter of fitbox-resize: read the configuration and build the S3 client
 //! once, then hand every S3 event to the library.
 
+/// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOC: fitbox_core::hugepages::HugePageAlloc = fitbox_core::hugepages::HugePageAlloc;
+
 use fitbox_resize::{handle_event, parse_event, s3_client, Config, Incoming};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use tracing_subscriber::EnvFilter;
