@@ -724,56 +724,69 @@ fn resample_vp8(
 
 /// What is wrong when a RIFF chunk image-webp indexes runs past the end of the file: a file cut
 /// short. image-webp allocates a metadata chunk's declared size before reading it (4 GB for a
-/// few bytes of input), so every chunk it may index is checked first: the top-level chunks that
-/// start inside the RIFF size (it reads up to 10 bytes past it; trailing bytes after that are
-/// ignored, as by image-webp and libwebp) and the first two sub-chunks of the first animation
-/// frame.
+/// few bytes of input), so every chunk it may index is checked first, walking as image-webp 0.2
+/// walks: a simple file's one chunk; in an extended (VP8X) file, the chunks that start before
+/// its end of walk (the RIFF size counted from the end of the VP8X chunk) whose kind it knows,
+/// and the first two sub-chunks of the first animation frame. Anything else image-webp skips
+/// without reading, and so is left alone here (trailing bytes, chunks of unknown kinds).
 fn riff_overrun(bytes: &[u8]) -> Option<String> {
-    let declared = bytes
-        .get(4..8)
-        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    let end = bytes.len().min(declared.saturating_add(8 + 16));
-    // A chunk's kind and payload range, or why it runs past the end.
-    type Chunk<'a> = (&'a [u8; 4], std::ops::Range<usize>);
-    let overrun = |at: usize| -> Result<Option<Chunk>, String> {
-        let Some(header) = bytes.get(at..at + 8) else {
-            return Ok(None);
-        };
-        let kind: &[u8; 4] = header[..4].try_into().unwrap_or(b"????");
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as u64;
-        let left = (bytes.len() - at - 8) as u64;
-        if size > left {
-            let name = String::from_utf8_lossy(kind).trim_end().to_string();
-            return Err(format!(
-                "the {name} chunk declares {size} bytes but the file has {left} more"
-            ));
-        }
-        Ok(Some((kind, at + 8..at + 8 + size as usize)))
+    const INDEXED: [&[u8; 4]; 9] = [
+        b"VP8 ", b"VP8L", b"VP8X", b"ANIM", b"ANMF", b"ALPH", b"ICCP", b"EXIF", b"XMP ",
+    ];
+    // The chunk at `at`: its kind, declared size and payload start, or `None` past the end.
+    let header = |at: usize| -> Option<(&[u8; 4], u64, usize)> {
+        let h = bytes.get(at..at.checked_add(8)?)?;
+        let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        Some((h[..4].try_into().ok()?, u64::from(size), at + 8))
     };
+    let overrun = |kind: &[u8; 4], size: u64, payload: usize| {
+        let left = (bytes.len() - payload) as u64;
+        (size > left).then(|| {
+            let name = String::from_utf8_lossy(kind).trim_end().to_string();
+            format!("the {name} chunk declares {size} bytes but the file has {left} more")
+        })
+    };
+    // Where the chunk declaring `size` bytes at `payload` ends, padding included.
+    let next = |payload: usize, size: u64| payload + size as usize + (size & 1) as usize;
+
+    let (kind, size, payload) = header(12)?;
+    if let Some(why) = overrun(kind, size, payload) {
+        return Some(why);
+    }
+    if kind != b"VP8X" {
+        return None;
+    }
+    let riff = u64::from(u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?));
+    let mut at = next(payload, size);
+    let end = (at as u64).saturating_add(riff.saturating_sub(12));
     let mut first_frame = true;
-    let mut at = 12usize;
-    while at < end {
-        let (kind, payload) = match overrun(at) {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(why) => return Some(why),
+    while (at as u64) < end {
+        let Some((kind, size, payload)) = header(at) else {
+            break;
         };
+        if let Some(why) = overrun(kind, size, payload) {
+            // image-webp seeks past a chunk it does not know, and then finds the file's end.
+            return INDEXED.contains(&kind).then_some(why);
+        }
         if kind == b"ANMF" && first_frame {
             first_frame = false;
             // Sub-chunks after the 16-byte frame header, as image-webp reads them.
-            let mut sub = payload.start + 16;
+            let frame_end = payload + size as usize;
+            let mut sub = payload + 16;
             for _ in 0..2 {
-                match overrun(sub) {
-                    Ok(Some((_, p))) => sub = p.end + (p.len() & 1),
-                    Ok(None) => break,
-                    Err(why) => return Some(format!("in the first frame, {why}")),
+                let Some((kind, size, p)) = header(sub) else {
+                    break;
+                };
+                if let Some(why) = overrun(kind, size, p) {
+                    return Some(format!("in the first frame, {why}"));
                 }
-                if sub + 8 > payload.end {
+                sub = next(p, size);
+                if sub + 8 > frame_end {
                     break;
                 }
             }
         }
-        at = payload.end + (payload.len() & 1);
+        at = next(payload, size);
     }
     None
 }
@@ -1343,15 +1356,64 @@ mod tests {
             box_height: 400,
             enlarge: false,
         };
-        let mut junk = fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp");
-        let riff_end = 8 + u32::from_le_bytes(junk[4..8].try_into().unwrap()) as usize;
-        assert_eq!(riff_end, junk.len());
-        junk.extend_from_slice(&[0; 24]);
-        junk.extend_from_slice(b"EXIF\xf0\xff\xff\xff trailing");
-        assert_eq!(riff_overrun(&junk), None);
-        let probe = crate::guard::probe(&junk, &limits).unwrap();
-        let d = decode(&junk, &probe, &limits, Some(target)).unwrap();
-        assert_eq!((d.width, d.height), (400, 300));
+        let p7000 = fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp");
+        let riff_end = 8 + u32::from_le_bytes(p7000[4..8].try_into().unwrap()) as usize;
+        assert_eq!((riff_end, &p7000[12..16]), (p7000.len(), &b"VP8X"[..]));
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/seeding_301x201.webp"
+        );
+        let simple = std::fs::read(fixture).unwrap();
+        assert_eq!(&simple[12..16], b"VP8 ");
+        for (name, file, tail) in [
+            (
+                "zeros, then EXIF",
+                &p7000,
+                &b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0EXIF\xf0\xff\xff\xff"[..],
+            ),
+            (
+                "an unknown chunk",
+                &p7000,
+                &b"junk\xf0\xff\xff\xff trailing"[..],
+            ),
+            (
+                "EXIF after a simple file",
+                &simple,
+                &b"EXIF\xf0\xff\xff\xff"[..],
+            ),
+        ] {
+            let junk = [&file[..], tail].concat();
+            assert_eq!(riff_overrun(&junk), None, "{name}");
+            let probe = crate::guard::probe(&junk, &limits).unwrap();
+            let d = decode(
+                &junk,
+                &probe,
+                &limits,
+                Some(Target {
+                    box_width: 100,
+                    box_height: 100,
+                    ..target
+                }),
+            );
+            assert!(d.is_ok(), "{name}: {:?}", d.err());
+        }
+        // image-webp walks an extended file to the RIFF size counted from the end of the VP8X
+        // chunk: with a long VP8X chunk that reaches past the RIFF data, where an EXIF chunk
+        // declaring 4 GB is found and refused.
+        let mut long = p7000[..30].to_vec();
+        long[16..20].copy_from_slice(&2010u32.to_le_bytes());
+        long.extend_from_slice(&[0; 2000]);
+        long.extend_from_slice(&p7000[30..]);
+        let riff = (long.len() - 8) as u32;
+        long[4..8].copy_from_slice(&riff.to_le_bytes());
+        long.extend_from_slice(b"JUNK\x40\0\0\0");
+        long.extend_from_slice(&[0; 64]);
+        long.extend_from_slice(b"EXIF\xf0\xff\xff\xff");
+        let why = riff_overrun(&long).expect("refused");
+        assert!(
+            why.starts_with("the EXIF chunk declares 4294967280"),
+            "{why}"
+        );
 
         // An animation whose first frame holds an ICCP sub-chunk declaring 4 GB.
         let small = fitbox_tests::read("edge/libwebp_small_1x1.webp");
