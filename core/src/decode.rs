@@ -80,6 +80,19 @@ impl Target {
             self.enlarge,
         )
     }
+
+    /// The fitted size when it is a Lanczos2 reduction on both sides, the case shrink-on-load
+    /// (PNG rows, WebP planes) resamples while decoding; `None` otherwise.
+    fn reduction(self, width: u32, height: u32, orientation: u8) -> Option<(u32, u32)> {
+        let f = self.fit(width, height, orientation);
+        (f.filter == Filter::Lanczos2 && f.width < width && f.height < height)
+            .then_some((f.width, f.height))
+    }
+}
+
+/// Whether an ICC profile describes RGB (its data colour space field says so).
+fn is_rgb_profile(icc: &[u8]) -> bool {
+    icc.get(16..20) == Some(b"RGB ")
 }
 
 pub(crate) fn decode(
@@ -88,6 +101,16 @@ pub(crate) fn decode(
     limits: &Limits,
     target: Option<Target>,
 ) -> Result<Decoded, Error> {
+    // Both WebP routes: image-webp would allocate what such a chunk declares.
+    if let Some(detail) = (probe.format == Format::Webp)
+        .then(|| riff_overrun(bytes))
+        .flatten()
+    {
+        return Err(Error::Truncated {
+            format: Format::Webp,
+            detail,
+        });
+    }
     let decoded = match probe.format {
         Format::Jpeg => decode_jpeg(bytes, limits, target)?,
         Format::Png => match target {
@@ -98,12 +121,6 @@ pub(crate) fn decode(
             None => decode_with_image(bytes, Format::Png, limits)?,
         },
         Format::Webp => match target {
-            _ if riff_overrun(bytes).is_some() => {
-                return Err(Error::Truncated {
-                    format: Format::Webp,
-                    detail: riff_overrun(bytes).unwrap_or_default(),
-                })
-            }
             Some(t) => match decode_webp_shrunk(bytes, limits, t)? {
                 Some(d) => d,
                 None => decode_with_image(bytes, Format::Webp, limits)?,
@@ -622,18 +639,13 @@ fn decode_webp_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option
     check_dimensions(width, height, limits)?;
     // As the whole-image route (`finish`): unreadable EXIF is no EXIF.
     let orientation = exif_orientation(dec.exif_metadata().ok().flatten().as_deref());
-    let Fit {
-        width: rw,
-        height: rh,
-        filter,
-    } = t.fit(width, height, orientation);
-    if filter != Filter::Lanczos2 || rw >= width || rh >= height {
+    let Some((rw, rh)) = t.reduction(width, height, orientation) else {
         return Ok(None);
-    }
+    };
     let icc = dec
         .icc_profile()
         .map_err(err)?
-        .filter(|p| p.get(16..20) == Some(b"RGB "));
+        .filter(|p| is_rgb_profile(p));
     let Some(vp8) = riff_chunk(bytes, b"VP8 ") else {
         return Ok(None);
     };
@@ -655,13 +667,8 @@ fn decode_webp_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option
             ),
         });
     }
+    // (The decoder reads its size from these same header bytes.)
     let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(vp8)).map_err(err)?;
-    if (u32::from(frame.width), u32::from(frame.height)) != (width, height) {
-        return Err(Error::Corrupt {
-            format: Format::Webp,
-            detail: "the VP8 frame's size changed while it was decoded".into(),
-        });
-    }
     // The chroma planes stand for half the picture's width and height, which for an odd size
     // ends inside their last sample: that is where their resampling window ends too.
     let chroma = (0.0, 0.0, f64::from(width) / 2.0, f64::from(height) / 2.0);
@@ -733,12 +740,7 @@ fn riff_overrun(bytes: &[u8]) -> Option<String> {
     const INDEXED: [&[u8; 4]; 9] = [
         b"VP8 ", b"VP8L", b"VP8X", b"ANIM", b"ANMF", b"ALPH", b"ICCP", b"EXIF", b"XMP ",
     ];
-    // The chunk at `at`: its kind, declared size and payload start, or `None` past the end.
-    let header = |at: usize| -> Option<(&[u8; 4], u64, usize)> {
-        let h = bytes.get(at..at.checked_add(8)?)?;
-        let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        Some((h[..4].try_into().ok()?, u64::from(size), at + 8))
-    };
+    let header = |at: usize| riff_header(bytes, at);
     let overrun = |kind: &[u8; 4], size: u64, payload: usize| {
         let left = (bytes.len() - payload) as u64;
         (size > left).then(|| {
@@ -791,16 +793,24 @@ fn riff_overrun(bytes: &[u8]) -> Option<String> {
     None
 }
 
-/// The payload of the first RIFF chunk of this kind in a WebP file (after its 12-byte header).
+/// The RIFF chunk header at `at`: its kind, declared size and payload start; `None` past the end.
+fn riff_header(bytes: &[u8], at: usize) -> Option<(&[u8; 4], u64, usize)> {
+    let h = bytes.get(at..at.checked_add(8)?)?;
+    let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+    Some((h[..4].try_into().ok()?, u64::from(size), at + 8))
+}
+
+/// The payload of the first RIFF chunk of this kind in a WebP file (after its 12-byte header);
+/// `None` when there is none, or it runs past the end of the file.
 fn riff_chunk<'a>(bytes: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
-    let mut i = 12usize;
-    while let Some(header) = bytes.get(i..i + 8) {
-        let size = u32::from_le_bytes(header[4..8].try_into().ok()?) as usize;
-        let payload = bytes.get(i + 8..(i + 8).checked_add(size)?)?;
-        if &header[..4] == kind {
-            return Some(payload);
+    let mut at = 12usize;
+    while let Some((k, size, payload)) = riff_header(bytes, at) {
+        let size = usize::try_from(size).ok()?;
+        let data = bytes.get(payload..payload.checked_add(size)?)?;
+        if k == kind {
+            return Some(data);
         }
-        i += 8 + size + (size & 1);
+        at = payload + size + (size & 1);
     }
     None
 }
@@ -842,21 +852,16 @@ fn decode_png_shrunk(bytes: &[u8], limits: &Limits, t: Target) -> Result<Option<
     };
     let info = reader.info();
     let orientation = exif_orientation(info.exif_metadata.as_deref());
-    let Fit {
-        width: rw,
-        height: rh,
-        filter,
-    } = t.fit(width, height, orientation);
-    if filter != Filter::Lanczos2 || rw >= width || rh >= height {
+    let Some((rw, rh)) = t.reduction(width, height, orientation) else {
         return Ok(None);
-    }
+    };
     // A grey profile cannot be applied to the RGB we expand grey into; grey stays grey.
     let icc = info
         .icc_profile
         .as_deref()
-        .filter(|p| !grey && p.get(16..20) == Some(b"RGB "))
+        .filter(|p| !grey && is_rgb_profile(p))
         .map(<[u8]>::to_vec);
-    let mut shrinker = RowShrinker::new(width, height, rw, rh, filter)?;
+    let mut shrinker = RowShrinker::new(width, height, rw, rh, Filter::Lanczos2)?;
     let line = width as usize * 3;
     let strip_rows = RowShrinker::STRIP_ROWS.min(height) as usize;
     let mut strip = vec![0u8; line * strip_rows];
@@ -997,7 +1002,7 @@ fn finish(mut d: impl ImageDecoder, format: Format, limits: &Limits) -> Result<D
     );
     let img = DynamicImage::from_decoder(d).map_err(err)?;
     // A grey profile cannot be applied to the RGB we expand grey into; grey stays grey.
-    let icc = icc.filter(|p| !grey && p.get(16..20) == Some(b"RGB "));
+    let icc = icc.filter(|p| !grey && is_rgb_profile(p));
     let (layout, data) = if has_alpha {
         let rgba = img.into_rgba8();
         if rgba.pixels().all(|p| p.0[3] == 255) {
@@ -1029,15 +1034,30 @@ mod tests {
     use crate::fit::Filter;
     use crate::resize::resize;
 
-    fn shrunk(bytes: &[u8], side: u32) -> Decoded {
-        let limits = Limits::default();
-        let probe = crate::guard::probe(bytes, &limits).unwrap();
-        let target = Target {
+    /// A `side`x`side` box, shrinking only.
+    fn fit_box(side: u32) -> Target {
+        Target {
             box_width: side,
             box_height: side,
             enlarge: false,
-        };
-        decode(bytes, &probe, &limits, Some(target)).unwrap()
+        }
+    }
+
+    fn shrunk(bytes: &[u8], side: u32) -> Decoded {
+        let limits = Limits::default();
+        let probe = crate::guard::probe(bytes, &limits).unwrap();
+        decode(bytes, &probe, &limits, Some(fit_box(side))).unwrap()
+    }
+
+    /// A file of `core/tests/fixtures`.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// `d` resampled to `w`x`h` with Lanczos2, as the pipeline resamples a whole decode.
+    fn resampled(d: Decoded, w: u32, h: u32) -> Vec<u8> {
+        resize(d.data, d.width, d.height, d.layout, w, h, Filter::Lanczos2).unwrap()
     }
 
     /// jpeg-decoder's own RGB (its colour conversion) at `w`x`h`, a DCT scale of the file.
@@ -1112,11 +1132,7 @@ mod tests {
     /// from its own half size instead of from a bilinear upsampling).
     #[test]
     fn shrunk_lossy_webps_resample_their_planes() {
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/seeding_301x201.webp"
-        );
-        let odd = std::fs::read(fixture).unwrap();
+        let odd = fixture("seeding_301x201.webp");
         let jpeg = fitbox_tests::read("photos/jpegfiles_iphone_se2_display_p3.jpg");
         let mut header = JpegDecoder::new(ZCursor::new(&jpeg));
         header.decode_headers().unwrap();
@@ -1154,17 +1170,8 @@ mod tests {
             if rel.contains("P3") {
                 assert_eq!(d.icc.as_deref(), Some(&p3[..]));
             }
-            let (w, h) = (d.width, d.height);
-            let early = resize(
-                whole.data,
-                whole.width,
-                whole.height,
-                Layout::Rgb,
-                w,
-                h,
-                Filter::Lanczos2,
-            );
-            let (max, mean) = difference(&d.data, &early.unwrap());
+            let early = resampled(whole, d.width, d.height);
+            let (max, mean) = difference(&d.data, &early);
             // Measured: max 5-9, mean 0.30-0.72.
             assert!(max <= 16 && mean < 1.0, "{rel}: max {max}, mean {mean}");
         }
@@ -1175,12 +1182,8 @@ mod tests {
     /// from the whole-image route's, on the odd-sized fixture and on a photo.
     #[test]
     fn webp_chroma_is_resampled_from_where_it_stands() {
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/seeding_301x201.webp"
-        );
         for (name, bytes, (rw, rh)) in [
-            ("odd", std::fs::read(fixture).unwrap(), (100, 67)),
+            ("odd", fixture("seeding_301x201.webp"), (100, 67)),
             (
                 "p7000",
                 fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp"),
@@ -1189,8 +1192,7 @@ mod tests {
         ] {
             let whole = decode_with_image(&bytes, Format::Webp, &Limits::default()).unwrap();
             let (w, h) = (whole.width, whole.height);
-            let reference =
-                resize(whole.data, w, h, Layout::Rgb, rw, rh, Filter::Lanczos2).unwrap();
+            let reference = resampled(whole, rw, rh);
             let error = |crop: (f64, f64, f64, f64)| {
                 let vp8 = riff_chunk(&bytes, b"VP8 ").unwrap();
                 let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(vp8)).unwrap();
@@ -1280,11 +1282,7 @@ mod tests {
         let mut wide = bytes.clone();
         wide[at + 3..at + 5].copy_from_slice(&16_000u16.to_le_bytes());
         let limits = Limits::default();
-        let t = Target {
-            box_width: 45,
-            box_height: 45,
-            enlarge: false,
-        };
+        let t = fit_box(45);
         match decode_webp_shrunk(&wide, &limits, t) {
             Err(Error::Corrupt { detail, .. }) => {
                 assert!(detail.contains("16000x128"), "{detail}")
@@ -1299,11 +1297,7 @@ mod tests {
         for cut in [end / 3, end * 2 / 3, end - 10] {
             let short = &photo[..cut];
             let probe = crate::guard::probe(short, &limits).unwrap();
-            let target = Target {
-                box_width: 400,
-                box_height: 400,
-                ..t
-            };
+            let target = fit_box(400);
             for target in [Some(target), None] {
                 match decode(short, &probe, &limits, target) {
                     Err(Error::Truncated { detail, .. }) => {
@@ -1327,11 +1321,7 @@ mod tests {
         huge[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
         let limits = Limits::default();
         let probe = crate::guard::probe(&huge, &limits).unwrap();
-        let target = Target {
-            box_width: 45,
-            box_height: 45,
-            enlarge: false,
-        };
+        let target = fit_box(45);
         for target in [Some(target), None] {
             match decode(&huge, &probe, &limits, target) {
                 Err(Error::Truncated { detail, .. }) => {
@@ -1351,19 +1341,11 @@ mod tests {
     #[test]
     fn webp_chunk_checks_follow_what_image_webp_reads() {
         let limits = Limits::default();
-        let target = Target {
-            box_width: 400,
-            box_height: 400,
-            enlarge: false,
-        };
+        let target = fit_box(400);
         let p7000 = fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp");
         let riff_end = 8 + u32::from_le_bytes(p7000[4..8].try_into().unwrap()) as usize;
         assert_eq!((riff_end, &p7000[12..16]), (p7000.len(), &b"VP8X"[..]));
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/seeding_301x201.webp"
-        );
-        let simple = std::fs::read(fixture).unwrap();
+        let simple = fixture("seeding_301x201.webp");
         assert_eq!(&simple[12..16], b"VP8 ");
         for (name, file, tail) in [
             (
@@ -1385,16 +1367,7 @@ mod tests {
             let junk = [&file[..], tail].concat();
             assert_eq!(riff_overrun(&junk), None, "{name}");
             let probe = crate::guard::probe(&junk, &limits).unwrap();
-            let d = decode(
-                &junk,
-                &probe,
-                &limits,
-                Some(Target {
-                    box_width: 100,
-                    box_height: 100,
-                    ..target
-                }),
-            );
+            let d = decode(&junk, &probe, &limits, Some(fit_box(100)));
             assert!(d.is_ok(), "{name}: {:?}", d.err());
         }
         // image-webp walks an extended file to the RIFF size counted from the end of the VP8X
@@ -1462,11 +1435,7 @@ mod tests {
         let vp8 = riff_chunk(&photo, b"VP8 ").unwrap();
         let start = vp8.as_ptr() as usize - photo.as_ptr() as usize;
         let limits = Limits::default();
-        let target = Target {
-            box_width: 400,
-            box_height: 400,
-            enlarge: false,
-        };
+        let target = fit_box(400);
         for keep in [vp8.len() / 3, vp8.len() * 2 / 3] {
             let keep = keep & !1;
             let mut short = photo[..start].to_vec();
