@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The Lambda runs on Graviton (aarch64): cross-build `fitbox thumbnail` for aarch64, run it
-# under qemu-aarch64 on every corpus file of the golden list, and require the same pixel
-# SHA-256 as x86_64 and wasm32 (core/tests/golden/pixel-sha256.txt).
+# The Lambda runs on Graviton (aarch64): `fitbox thumbnail` for aarch64 from the one arm64 cross
+# build (scripts/build-arm64.sh, which also builds the Lambdas), run under qemu-aarch64 on every
+# corpus file of the golden list, must give the same pixel SHA-256 as x86_64 and wasm32
+# (core/tests/golden/pixel-sha256.txt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DATA="${FITBOX_TESTDATA:-$ROOT/../shared/testdata}"
 [ -f "$DATA/MANIFEST.md" ] || { echo "check-aarch64: test data not found at $DATA" >&2; exit 1; }
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
-cargo build -q --release -p fitbox --no-default-features --target aarch64-unknown-linux-gnu
+"$ROOT/scripts/build-arm64.sh"
 BIN="$ROOT/target/aarch64-unknown-linux-gnu/release/fitbox"
 [ "$(od -An -tx1 -j18 -N1 "$BIN" | tr -d " ")" = b7 ] || { echo "check-aarch64: $BIN is not an aarch64 binary" >&2; exit 1; }
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT

@@ -8,9 +8,11 @@
 #   4. checkov   template.yaml; fails on any failed check not in deploy/checkov-skips.txt,
 #                on a skip without a reason, and on a skip that no longer fails
 #   5. lambda    cargo lambda build --release --arm64 for fitbox-resize and fitbox-presign, and
-#                check each bootstrap is an aarch64 ELF executable
+#                check each bootstrap is an aarch64 ELF executable (scripts/build-arm64.sh: the
+#                one arm64 build, which also gives check-aarch64 its `fitbox`)
 #
-# Usage: scripts/check-deploy.sh [--no-build]   (--no-build: steps 1-4 only, seconds when warm)
+# Usage: scripts/check-deploy.sh [--no-build | --tools-only]
+#   --no-build: steps 1-4 only, seconds when warm; --tools-only: step 1 only
 # Never calls AWS: the SAM transform runs offline with a placeholder region and code location.
 set -euo pipefail
 
@@ -22,13 +24,14 @@ VENV="$ROOT/.tools/deploy-venv"
 PINS="cfn-lint==1.58.0 checkov==3.3.30 aws-sam-translator==1.115.0 cargo-lambda==1.9.2"
 TEMPLATE=template.yaml
 SKIPS=deploy/checkov-skips.txt
-FUNCTIONS=(fitbox-resize fitbox-presign)
 
 BUILD=1
+TOOLS_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    --tools-only) TOOLS_ONLY=1 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "check-deploy: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -156,27 +159,14 @@ PY
 }
 
 lambda_build() {
-  export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH" # cargo-lambda, and the zig it finds via `python3 -m ziglang`
-  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
-    rustup target add aarch64-unknown-linux-gnu
-  local pkgs=() f
-  for f in "${FUNCTIONS[@]}"; do pkgs+=(-p "$f"); done
-  for f in "${FUNCTIONS[@]}"; do rm -f "target/lambda/$f/bootstrap"; done # never pass on a stale build
-  cargo lambda build --release --arm64 "${pkgs[@]}"
-  for f in "${FUNCTIONS[@]}"; do
-    local bin="target/lambda/$f/bootstrap"
-    [ -f "$bin" ] || { echo "missing $bin (does package $f define a binary named $f?)" >&2; return 1; }
-    # ELF, 64-bit, e_machine 0xB7 = AArch64
-    if [ "$(od -An -tx1 -j0 -N5 "$bin" | tr -d ' \n')" != "7f454c4602" ] ||
-      [ "$(od -An -tx1 -j18 -N2 "$bin" | tr -d ' \n')" != "b700" ]; then
-      echo "$bin is not a 64-bit aarch64 ELF" >&2
-      return 1
-    fi
-    say "$bin: aarch64 ELF, $(du -h "$bin" | cut -f1)"
-  done
+  "$ROOT/scripts/build-arm64.sh"
 }
 
 step tools tools
+if [ "$TOOLS_ONLY" = 1 ]; then
+  printf '  %s\n' "${TIMINGS[@]}"
+  exit 0
+fi
 step cfn-lint cfn_lint
 step sam sam_transform
 step checkov checkov_run

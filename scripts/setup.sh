@@ -3,7 +3,7 @@
 # Safe on a brand-new Debian 12 machine with rustup, cargo, Node/npm and Python 3 (CI runs it).
 #
 #   rust targets  wasm32-unknown-unknown (browser), aarch64-unknown-linux-gnu (Lambda on Graviton)
-#   Debian        chromium + chromium-driver (browser tests), qemu-user + gcc-aarch64-linux-gnu
+#   Debian        chromium + chromium-driver (browser tests), qemu-user + libc6-arm64-cross
 #                 (aarch64 pixel check), curl + jq (the README curl test), python3-venv
 #   web tools     trunk, wasm-bindgen-cli (= Cargo.lock), binaryen 132, playwright-core
 #                 (scripts/setup-web.sh)
@@ -22,7 +22,7 @@ for t in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
 done
 
 need=()
-for p in chromium chromium-driver qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross curl jq python3-venv; do
+for p in chromium chromium-driver qemu-user libc6-arm64-cross curl jq python3-venv; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,12 +1,12 @@
 //! `fitbox serve` while its embedded S3 fails calls on purpose (the hidden, test-only
-//! `FITBOX_FAULTS` option of `cli/src/serve.rs`): 200 real small images from
+//! `FITBOX_FAULTS` option of `cli/src/serve.rs`): real small images from
 //! `../shared/testdata/edge` are uploaded through the API (tickets, then a signed PUT retried on
 //! 5xx and network errors) and resized while 20 % (or `FITBOX_FAULT_RATE`) of GetObject,
 //! PutObject (the uploads' signed PUTs included), CopyObject and DeleteObject calls fail, each in
 //! one of five ways drawn at random: 500 InternalError, 503 SlowDown, the connection closed
 //! without an answer, the connection closed *after* the operation took effect (the client cannot
 //! know it happened), or silence for longer than the server's S3 timeout, then a closed
-//! connection. Faults stop after [`FAULT_SECS`]; the sweeps and retries must finish the rest. The
+//! connection. Faults stop after a while; the sweeps and retries must finish the rest. The
 //! injected faults are counted from the server's log (one `fault injected: Op bucket/key kind`
 //! line each) and every operation and every kind must occur.
 //!
@@ -18,16 +18,51 @@
 //!   `uploads/` and *then* the thumbnails; any uploaded id missing from the first listing must
 //!   be in the second;
 //! * nothing is left in `uploads/` at the end; all within [`DEADLINE`].
+//!
+//! Two sizes, the same checks: `make test` uploads 80 images with faults on for 15 s (with half
+//! of the few COPY calls failing, so every operation and every kind of fault still occurs);
+//! `make soak` (`FITBOX_SOAK=full`) uploads 200 with faults on for 45 s.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const UPLOADS: usize = 200;
+/// The suite's size: [`Size::FULL`] with `FITBOX_SOAK=full` (`make soak`), else [`Size::CI`].
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    /// Images uploaded, 8 at a time.
+    uploads: usize,
+    /// Faults are on for this long after start.
+    fault_secs: u64,
+    /// Least fraction of COPY calls that fail.
+    copy_floor: f64,
+}
+
+impl Size {
+    const FULL: Size = Size {
+        uploads: 200,
+        fault_secs: 45,
+        copy_floor: 0.0,
+    };
+    const CI: Size = Size {
+        uploads: 80,
+        fault_secs: 15,
+        copy_floor: 0.5,
+    };
+
+    fn from_env() -> Size {
+        match std::env::var("FITBOX_SOAK").as_deref() {
+            Ok("full") => Size::FULL,
+            Ok(other) if !other.is_empty() => panic!("FITBOX_SOAK={other}: only 'full' is known"),
+            _ => Size::CI,
+        }
+    }
+}
 /// The fraction of GET, PUT, COPY and DELETE calls that fail: 0.2, or `FITBOX_FAULT_RATE` (to try
-/// the stack at other rates by hand).
-fn fault_spec() -> String {
+/// the stack at other rates by hand); COPY at least `copy_floor` (only refused uploads are
+/// copied, a few per run at the CI size, and every operation must meet faults).
+fn fault_spec(copy_floor: f64) -> String {
     let rate: f64 = std::env::var("FITBOX_FAULT_RATE")
         .map(|r| r.parse().expect("FITBOX_FAULT_RATE: a fraction"))
         .unwrap_or(0.2);
@@ -35,15 +70,14 @@ fn fault_spec() -> String {
         (0.0..1.0).contains(&rate),
         "FITBOX_FAULT_RATE {rate}: 0 <= rate < 1"
     );
+    let copy = rate.max(copy_floor);
     format!(
-        "get={rate},put={rate},copy={rate},delete={rate},seed=7,kind=500+503+drop+drop-after+hang:2500"
+        "get={rate},put={rate},copy={copy},delete={rate},seed=7,kind=500+503+drop+drop-after+hang:2500"
     )
 }
 const FAULT_KINDS: [&str; 5] = ["500", "503", "drop", "drop-after", "hang"];
 /// The server's S3 attempt timeout: shorter than the hang, so hung calls time out and retry.
 const S3_TIMEOUT_SECS: &str = "1";
-/// Faults are on for this long after start.
-const FAULT_SECS: u64 = 45;
 const DEADLINE: Duration = Duration::from_secs(180);
 
 mod support;
@@ -84,6 +118,11 @@ async fn finished(s3: &aws_sdk_s3::Client) -> (BTreeMap<String, Vec<String>>, BT
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_survive_s3_faults_and_nothing_is_lost() {
+    let Size {
+        uploads,
+        fault_secs,
+        copy_floor,
+    } = Size::from_env();
     let started = Instant::now();
     let mut files: Vec<PathBuf> = std::fs::read_dir(testdata().join("edge"))
         .unwrap()
@@ -118,8 +157,8 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
                     "RUST_LOG",
                     "error,fitbox=off,fitbox_resize=off,fitbox_local_s3=error".into(),
                 ),
-                ("FITBOX_FAULTS", fault_spec()),
-                ("FITBOX_FAULTS_UNTIL_SECS", FAULT_SECS.to_string()),
+                ("FITBOX_FAULTS", fault_spec(copy_floor)),
+                ("FITBOX_FAULTS_UNTIL_SECS", fault_secs.to_string()),
             ],
             on_stderr: Some(Box::new(move |line: String| {
                 if let Some(rest) = line.split("fault injected: ").nth(1) {
@@ -171,8 +210,8 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
         })
     };
 
-    // 200 uploads, 8 at a time.
-    let jobs: Vec<(usize, PathBuf)> = (0..UPLOADS)
+    // The uploads, 8 at a time.
+    let jobs: Vec<(usize, PathBuf)> = (0..uploads)
         .map(|i| (i, files[i % files.len()].clone()))
         .collect();
     let mut ids: Vec<(String, PathBuf)> = Vec::new();
@@ -197,10 +236,10 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
         }
     }
     let uploaded_in = started.elapsed();
-    assert_eq!(ids.len(), UPLOADS);
+    assert_eq!(ids.len(), uploads);
     assert_eq!(
         ids.iter().map(|(id, _)| id).collect::<BTreeSet<_>>().len(),
-        UPLOADS,
+        uploads,
         "ids are unique"
     );
 
@@ -212,12 +251,12 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
             .iter()
             .filter(|(id, _)| thumbs.contains_key(id) || rejected.contains(id))
             .count();
-        if waiting.is_empty() && done == UPLOADS {
+        if waiting.is_empty() && done == uploads {
             break;
         }
         assert!(
             started.elapsed() < DEADLINE,
-            "after {:?}: {} of {UPLOADS} finished, {} still in uploads/ ({:?}...)",
+            "after {:?}: {} of {uploads} finished, {} still in uploads/ ({:?}...)",
             started.elapsed(),
             done,
             waiting.len(),
@@ -263,9 +302,9 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
     assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
     let injected = injected.lock().unwrap().clone();
     eprintln!(
-        "faults {} for {FAULT_SECS}s: {UPLOADS} uploads in {uploaded_in:?}, all finished in {:?}: \
+        "faults {} for {fault_secs}s: {uploads} uploads in {uploaded_in:?}, all finished in {:?}: \
          {resized} resized, {refused} rejected, {rounds} watcher rounds; injected {injected:?}",
-        fault_spec(),
+        fault_spec(copy_floor),
         started.elapsed()
     );
     for op in ["Get", "Put", "Copy", "Delete"] {

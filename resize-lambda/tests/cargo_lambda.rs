@@ -1,6 +1,12 @@
-//! The real `fitbox-resize` binary under `cargo lambda watch` (the Lambda runtime API emulator),
-//! fed real S3 events with `cargo lambda invoke`, against the in-process S3 server through
-//! `FITBOX_S3_ENDPOINT`. This proves the `lambda_runtime` wiring, not only the library.
+//! The real `fitbox-resize` binary driven by `cargo lambda watch` (the Lambda runtime API
+//! emulator), fed real S3 events with `cargo lambda invoke`, against the in-process S3 server
+//! through `FITBOX_S3_ENDPOINT`. This proves the `lambda_runtime` wiring, not only the library.
+//!
+//! The emulator runs with `--only-lambda-apis`: it serves the runtime API and the invoke API but
+//! does not build the function itself. The function is the binary `cargo test` already built for
+//! this test (`CARGO_BIN_EXE_fitbox-resize`), started here with the variables the emulator names,
+//! as Lambda starts a `provided.al2023` bootstrap. (Letting `cargo lambda watch` build it meant a
+//! second build of the whole dependency tree with other settings: about 5 minutes on 2 cores.)
 //!
 //! Needs `cargo lambda` on PATH (`pip install cargo-lambda`). Skipped only when
 //! `FITBOX_SKIP_CARGO_LAMBDA=1`.
@@ -15,55 +21,62 @@ use common::*;
 use fitbox_core::keys;
 use fitbox_local_s3::{FaultKind, Op};
 
-/// Build + start of the function can take minutes on a busy 2-core machine.
-const INVOKE_DEADLINE: Duration = Duration::from_secs(1200);
+/// Start of the emulator and the function; generous for a busy 2-core machine.
+const INVOKE_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The function name the emulator serves with `--only-lambda-apis` (it prints it at start).
+const FUNCTION_NAME: &str = "_";
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// Kills the whole process group of `cargo lambda watch` (it spawns `cargo run` and the
-/// function) when dropped.
-struct Watch {
+/// A child process (its own process group) killed, group and all, when dropped; its stdout
+/// and stderr go to `log`.
+struct Child {
     child: std::process::Child,
     log: std::path::PathBuf,
 }
 
-impl Watch {
+impl Child {
+    fn spawn(mut cmd: std::process::Command, log: std::path::PathBuf) -> Child {
+        let file = std::fs::File::create(&log).expect("log file");
+        cmd.stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+        Child { child, log }
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// VmHWM (peak resident memory) of the process. Reported for sizing the Lambda's memory,
+    /// not asserted.
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
 }
 
-impl Drop for Watch {
+impl Drop for Child {
     fn drop(&mut self) {
-        // Our children only: the watch's process group, plus (by pid) what it started in a
-        // session of its own, as long as those pids still name the same programs.
-        let id = self.child.id();
-        let family = descendants(id);
-        let alive = |pid: u32, comm: &str| {
-            processes()
-                .iter()
-                .any(|(p, _, c)| *p == pid && c.as_str() == comm)
-        };
+        let group = format!("-{}", self.child.id());
         for signal in ["-TERM", "-KILL"] {
-            let mut targets = vec![format!("-{id}")];
-            targets.extend(
-                family
-                    .iter()
-                    .filter(|(pid, comm)| alive(*pid, comm))
-                    .map(|(pid, _)| pid.to_string()),
-            );
-            for target in &targets {
-                let _ = std::process::Command::new("kill")
-                    .args([signal, "--", target])
-                    .stderr(Stdio::null())
-                    .status();
-            }
+            let _ = std::process::Command::new("kill")
+                .args([signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
             let until = Instant::now() + Duration::from_secs(5);
             while Instant::now() < until {
-                let exited = matches!(self.child.try_wait(), Ok(Some(_)));
-                if exited && !family.iter().any(|(pid, comm)| alive(*pid, comm)) {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -72,52 +85,20 @@ impl Drop for Watch {
     }
 }
 
-/// `(pid, ppid, comm)` of every process.
-fn processes() -> Vec<(u32, u32, String)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            // pid (comm) state ppid ...
-            let (head, rest) = stat.rsplit_once(')')?;
-            let comm = head.split_once('(')?.1.to_owned();
-            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid, comm))
-        })
-        .collect()
+/// What the emulator and the function said, for failure messages.
+struct Logs<'a> {
+    watch: &'a Child,
+    function: &'a Child,
 }
 
-/// Every process descended from `root` (cargo lambda starts the function in a session of
-/// its own, so the process group alone does not reach it).
-fn descendants(root: u32) -> Vec<(u32, String)> {
-    let all = processes();
-    let mut found: Vec<(u32, String)> = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for (pid, ppid, comm) in &all {
-            if *ppid == parent && !found.iter().any(|(p, _)| p == pid) {
-                found.push((*pid, comm.clone()));
-                frontier.push(*pid);
-            }
-        }
+impl Logs<'_> {
+    fn all(&self) -> String {
+        format!(
+            "--- cargo lambda watch:\n{}\n--- fitbox-resize:\n{}",
+            self.watch.log(),
+            self.function.log()
+        )
     }
-    found
-}
-
-/// VmHWM (peak resident memory) of the `fitbox-resize` process started by the watch.
-/// Reported for sizing the Lambda's memory, not asserted.
-fn function_peak_rss_kib(watch: u32) -> Option<u64> {
-    let (pid, _) = descendants(watch)
-        .into_iter()
-        .find(|(_, comm)| comm == "fitbox-resize")?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn free_port() -> u16 {
@@ -134,13 +115,13 @@ struct Invoked {
 }
 
 /// `cargo lambda invoke`, retried while the emulator is not listening yet.
-async fn invoke(port: u16, event_file: &Path, watch: &Watch) -> Invoked {
+async fn invoke(port: u16, event_file: &Path, logs: &Logs<'_>) -> Invoked {
     let deadline = Instant::now() + INVOKE_DEADLINE;
     loop {
         let out = tokio::time::timeout(
             INVOKE_DEADLINE,
             tokio::process::Command::new(cargo())
-                .args(["lambda", "invoke", "fitbox-resize", "-A", "127.0.0.1", "-P"])
+                .args(["lambda", "invoke", FUNCTION_NAME, "-A", "127.0.0.1", "-P"])
                 .arg(port.to_string())
                 .arg("-F")
                 .arg(event_file)
@@ -149,7 +130,7 @@ async fn invoke(port: u16, event_file: &Path, watch: &Watch) -> Invoked {
                 .output(),
         )
         .await
-        .unwrap_or_else(|_| panic!("cargo lambda invoke timed out; watch log:\n{}", watch.log()))
+        .unwrap_or_else(|_| panic!("cargo lambda invoke timed out;\n{}", logs.all()))
         .expect("running cargo lambda invoke");
         let inv = Invoked {
             ok: out.status.success(),
@@ -165,9 +146,9 @@ async fn invoke(port: u16, event_file: &Path, watch: &Watch) -> Invoked {
         }
         assert!(
             Instant::now() < deadline,
-            "cargo lambda watch never answered; invoke said:\n{}\nwatch log:\n{}",
+            "cargo lambda watch never answered; invoke said:\n{}\n{}",
             inv.stderr,
-            watch.log()
+            logs.all()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -204,19 +185,41 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
     std::fs::write(&event_file, event.to_string()).expect("event file");
 
     let port = free_port();
-    let log = work.path().join("watch.log");
-    let log_file = std::fs::File::create(&log).expect("log file");
     let mut cmd = std::process::Command::new(cargo());
     cmd.args([
         "lambda",
         "watch",
-        "--ignore-changes",
+        "--only-lambda-apis",
         "-A",
         "127.0.0.1",
         "-P",
     ])
     .arg(port.to_string())
     .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .env("RUST_LOG", "info");
+    let watch = Child::spawn(cmd, work.path().join("watch.log"));
+    // The function polls the runtime API as soon as it starts and exits if nobody answers, as
+    // on Lambda: start it once the emulator listens.
+    let deadline = Instant::now() + INVOKE_DEADLINE;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "cargo lambda watch never listened on {port}:\n{}",
+            watch.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The function, with the variables the emulator asks for (it prints them at start) and the
+    // Lambda's own configuration.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fitbox-resize"));
+    cmd.env(
+        "AWS_LAMBDA_RUNTIME_API",
+        format!("http://127.0.0.1:{port}/.rt"),
+    )
+    .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
+    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
     .env("FITBOX_UPLOAD_BUCKET", UPLOAD_BUCKET)
     .env("FITBOX_RESIZED_BUCKET", RESIZED_BUCKET)
     .env("FITBOX_S3_ENDPOINT", env.s3.endpoint())
@@ -226,31 +229,28 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
     .env("AWS_EC2_METADATA_DISABLED", "true")
     .env_remove("AWS_PROFILE")
     .env_remove("AWS_SESSION_TOKEN")
-    .env("RUST_LOG", "info")
-    .stdin(Stdio::null())
-    .stdout(log_file.try_clone().expect("log file"))
-    .stderr(log_file);
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let watch = Watch {
-        child: cmd.spawn().expect("spawning cargo lambda watch"),
-        log,
+    .env("RUST_LOG", "info");
+    let function = Child::spawn(cmd, work.path().join("function.log"));
+    let logs = Logs {
+        watch: &watch,
+        function: &function,
     };
 
     // 1. The upload is resized by the binary.
-    let inv = invoke(port, &event_file, &watch).await;
+    let inv = invoke(port, &event_file, &logs).await;
     assert!(
         inv.ok && inv.stdout == "null",
-        "invoke failed: stdout {:?}\nstderr {}\nwatch log:\n{}",
+        "invoke failed: stdout {:?}\nstderr {}\n{}",
         inv.stdout,
         inv.stderr,
-        watch.log()
+        logs.all()
     );
     let want = fitbox_core::thumbnail(&photo, &env.cfg.options).expect("core");
     let thumb_key = keys::image_key(key, want.width, want.height, want.format.ext()).expect("key");
     let thumb = env
         .get(RESIZED_BUCKET, &thumb_key)
         .await
-        .unwrap_or_else(|| panic!("no thumbnail {thumb_key}; watch log:\n{}", watch.log()));
+        .unwrap_or_else(|| panic!("no thumbnail {thumb_key};\n{}", logs.all()));
     assert!(
         thumb.bytes == want.bytes,
         "thumbnail differs from fitbox-core's"
@@ -261,12 +261,12 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
         env.get(UPLOAD_BUCKET, key).await.is_none(),
         "original deleted"
     );
-    match function_peak_rss_kib(watch.child.id()) {
+    match function.peak_rss_kib() {
         Some(kib) => eprintln!("fitbox-resize peak RSS after the 24 MP WebP: {kib} KiB"),
         None => eprintln!("fitbox-resize process not found for a peak-RSS reading"),
     }
     // The binary logs JSON lines with the stage timings.
-    let log = watch.log();
+    let log = function.log();
     let resized = ResizedLine::find(&log);
     let (fields, line) = (&resized.fields, &resized.line);
     let num = |f: &str| resized.num(f);
@@ -306,7 +306,7 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
 
     // 2. The same event again: a repeated delivery, success without work.
     env.faults.reset_counters();
-    let inv = invoke(port, &event_file, &watch).await;
+    let inv = invoke(port, &event_file, &logs).await;
     assert!(
         inv.ok && inv.stdout == "null",
         "{} {}",
@@ -326,7 +326,7 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
     )
     .expect("event file");
     env.faults.fail(Op::Put, 1.0, FaultKind::SlowDown);
-    let inv = invoke(port, &event2, &watch).await;
+    let inv = invoke(port, &event2, &logs).await;
     assert!(!inv.ok, "expected a failed invocation: {}", inv.stdout);
     let said = format!("{}{}", inv.stdout, inv.stderr);
     assert!(said.contains("records failed"), "{said}");
@@ -335,12 +335,13 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
         "original kept"
     );
     env.faults.clear();
-    let inv = invoke(port, &event2, &watch).await;
+    let inv = invoke(port, &event2, &logs).await;
     assert!(inv.ok, "retry failed: {} {}", inv.stdout, inv.stderr);
     assert!(env.get(UPLOAD_BUCKET, key2).await.is_none());
     assert_eq!(
         env.list(RESIZED_BUCKET, "images/second.jpg/").await.len(),
         1
     );
+    drop(function);
     drop(watch);
 }
