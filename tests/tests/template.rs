@@ -2,9 +2,19 @@
 //!
 //! * every bucket blocks public access (all four settings) and disables ACLs;
 //! * no bucket policy allows anyone but CloudFront, and CloudFront only for this distribution;
-//! * each function's IAM statements are exactly the listed actions on the listed prefixes;
-//! * the upload bucket notifies the resize function for `uploads/` only;
-//! * every CloudFront behaviour is HTTPS-only and S3 is reached through Origin Access Control.
+//! * each function's IAM statements are exactly the listed actions on the listed prefixes, and
+//!   the one CloudFront action (invalidating a deleted image) names this distribution only;
+//! * the upload bucket notifies the resize function for `uploads/` only, and no lifecycle rule
+//!   expires the owner records under `owners/`;
+//! * every CloudFront behaviour is HTTPS-only and S3 is reached through Origin Access Control;
+//! * the API needs a caller by default (`AccessMode` cannot be `open`), the Cognito app client
+//!   is a public code-flow (PKCE) client that returns only to the site, and the presign
+//!   function's `FITBOX_OIDC_*` / `FITBOX_CDN_DISTRIBUTION_ID` settings come from the
+//!   parameters and resources they name (issue 15);
+//! * the CSP adds only the sign-in service's origins and the thumbnail bucket's S3 origin;
+//! * in `private` mode CloudFront serves no thumbnails: the `/images/*` behaviour, the origin on
+//!   the resized bucket, the bucket policy's CloudFront grant and the CDN base URL all exist only
+//!   under the `PublicGallery` condition (`AccessMode` is `signed-in-upload`).
 //!
 //! Each check returns the problems it finds. The `*_holds` tests assert there are none in the
 //! real template; the `mutation_*` tests break the template in memory and assert the check
@@ -111,8 +121,72 @@ fn one_or_many(v: &Value) -> Vec<&Value> {
     }
 }
 
+/// One item of a CloudFormation list as deployed: `when` lists the conditions it needs (`C` for
+/// the first branch of an `Fn::If [C, a, b]` item, `not C` for the second), `pointer` is its JSON
+/// pointer below the list (`/0/Fn::If/1`).
+struct Item {
+    when: Vec<String>,
+    value: Value,
+    pointer: String,
+}
+
+impl Item {
+    /// Present only when `condition` holds.
+    fn needs(&self, condition: &str) -> bool {
+        self.when.iter().any(|c| c == condition)
+    }
+}
+
+/// The items of a list (or of a single value, as IAM allows for `Statement`), with each
+/// `Fn::If` item expanded into its branches and `AWS::NoValue` branches dropped.
+fn items(list: &Value) -> Vec<Item> {
+    let mut out = Vec::new();
+    match list {
+        Value::Null => {}
+        Value::Array(xs) => {
+            for (i, x) in xs.iter().enumerate() {
+                expand(x, Vec::new(), format!("/{i}"), &mut out);
+            }
+        }
+        other => expand(other, Vec::new(), String::new(), &mut out),
+    }
+    out
+}
+
+fn expand(v: &Value, when: Vec<String>, pointer: String, out: &mut Vec<Item>) {
+    if *v == ref_("AWS::NoValue") {
+        return;
+    }
+    let branches = v.get("Fn::If").and_then(Value::as_array).map(Vec::as_slice);
+    if let Some([Value::String(c), yes, no]) = branches {
+        let mut w = when.clone();
+        w.push(c.clone());
+        expand(yes, w, format!("{pointer}/Fn::If/1"), out);
+        let mut w = when;
+        w.push(format!("not {c}"));
+        expand(no, w, format!("{pointer}/Fn::If/2"), out);
+        return;
+    }
+    out.push(Item {
+        when,
+        value: v.clone(),
+        pointer,
+    });
+}
+
 fn get_att(res: &str, attr: &str) -> Value {
     json!({ "Fn::GetAtt": [res, attr] })
+}
+
+fn ref_(name: &str) -> Value {
+    json!({ "Ref": name })
+}
+
+/// The ARN of this stack's distribution, as bucket policies and the presign policy write it.
+fn distribution_arn() -> Value {
+    json!({
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -181,17 +255,16 @@ fn bucket_problems(t: &Value) -> Vec<String> {
 /// only on objects of the bucket the policy is attached to, and only for this distribution.
 fn bucket_policy_problems(t: &Value) -> Vec<String> {
     let mut p = Vec::new();
-    let distribution_arn = json!({
-        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
-    });
+    let distribution_arn = distribution_arn();
     for (name, pol) in of_type(t, "AWS::S3::BucketPolicy") {
         let bucket = pol["Properties"]["Bucket"]["Ref"]
             .as_str()
             .unwrap_or("?")
             .to_string();
         let statements = &pol["Properties"]["PolicyDocument"]["Statement"];
-        for (i, s) in one_or_many(statements).into_iter().enumerate() {
-            let at = format!("{name} statement {i}");
+        for item in items(statements) {
+            let s = &item.value;
+            let at = format!("{name} Statement{}", item.pointer);
             if !s["NotPrincipal"].is_null() || !s["NotAction"].is_null() {
                 p.push(format!("{at}: NotPrincipal/NotAction"));
             }
@@ -231,9 +304,13 @@ fn bucket_policy_problems(t: &Value) -> Vec<String> {
     p
 }
 
-/// Canonical name of an IAM resource: `UploadBucket/uploads/*`, `ResizedBucket`, ...
+/// Canonical name of an IAM resource: `UploadBucket/uploads/*`, `ResizedBucket`, `Distribution`
+/// (this stack's CloudFront distribution), ...
 /// The upload bucket is named by the same expression as its `BucketName` (see template.yaml).
 fn canonical_resource(t: &Value, r: &Value) -> String {
+    if *r == distribution_arn() {
+        return "Distribution".into();
+    }
     let upload_name = &t["Resources"]["UploadBucket"]["Properties"]["BucketName"]["Fn::Sub"];
     if let (Some(tmpl), Some(vars)) = (r["Fn::Sub"][0].as_str(), r["Fn::Sub"].get(1)) {
         if let (Some(name_tmpl), Some(name_vars)) = (upload_name[0].as_str(), upload_name.get(1)) {
@@ -305,26 +382,34 @@ const IMAGES_PREFIX_ONLY: &str = r#" if {"StringLike":{"s3:prefix":"images/*"}}"
 
 fn expected_grants(function: &str) -> BTreeSet<String> {
     let lines: Vec<String> = match function {
-        // Read and delete originals, write rejected/, write thumbnails. ListBucket on the upload
-        // bucket makes S3 answer 404 (not 403) for an original already gone (repeated delivery);
-        // the prefix-bound listing of images/ finds an existing thumbnail.
+        // Read and delete originals, write rejected/, write thumbnails and the owner record.
+        // ListBucket on the upload bucket makes S3 answer 404 (not 403) for an original already
+        // gone (repeated delivery); the prefix-bound listing of images/ finds an existing thumbnail.
         "ResizeFunction" => vec![
             "s3:GetObject on UploadBucket/uploads/*".into(),
             "s3:DeleteObject on UploadBucket/uploads/*".into(),
             "s3:PutObject on UploadBucket/rejected/*".into(),
+            "s3:PutObject on UploadBucket/owners/*".into(),
             "s3:ListBucket on UploadBucket".into(),
             "s3:PutObject on ResizedBucket/images/*".into(),
             format!("s3:ListBucket on ResizedBucket{IMAGES_PREFIX_ONLY}"),
         ],
         // Sign PUTs to uploads/, read status from uploads/ and rejected/ (404 for unknown ids
-        // needs ListBucket), list and read thumbnails.
+        // needs ListBucket), list and read thumbnails, read owner records; delete an image (its
+        // thumbnails, original or refusal, owner record) and invalidate it on this distribution.
         "PresignFunction" => vec![
             "s3:PutObject on UploadBucket/uploads/*".into(),
             "s3:GetObject on UploadBucket/uploads/*".into(),
             "s3:GetObject on UploadBucket/rejected/*".into(),
+            "s3:GetObject on UploadBucket/owners/*".into(),
             "s3:ListBucket on UploadBucket".into(),
             format!("s3:ListBucket on ResizedBucket{IMAGES_PREFIX_ONLY}"),
             "s3:GetObject on ResizedBucket/images/*".into(),
+            "s3:DeleteObject on ResizedBucket/images/*".into(),
+            "s3:DeleteObject on UploadBucket/uploads/*".into(),
+            "s3:DeleteObject on UploadBucket/rejected/*".into(),
+            "s3:DeleteObject on UploadBucket/owners/*".into(),
+            "cloudfront:CreateInvalidation on Distribution".into(),
         ],
         other => panic!("no expectation for {other}"),
     };
@@ -340,6 +425,13 @@ fn iam_problems(t: &Value) -> Vec<String> {
                 let expected = expected_grants(function);
                 for extra in actual.difference(&expected) {
                     p.push(format!("{function}: grants more than listed: {extra}"));
+                }
+                for cf in actual.iter().filter(|g| g.starts_with("cloudfront:")) {
+                    if !cf.ends_with(" on Distribution") {
+                        p.push(format!(
+                            "{function}: {cf} is not limited to this stack's distribution"
+                        ));
+                    }
                 }
                 for missing in expected.difference(&actual) {
                     p.push(format!("{function}: lacks {missing}"));
@@ -480,7 +572,8 @@ fn notification_problems(t: &Value) -> Vec<String> {
 }
 
 /// Upload bucket: CORS for PUT only from named origins with ETag exposed; lifecycle aborts
-/// incomplete uploads and expires rejected/. Other buckets: no CORS.
+/// incomplete uploads and expires rejected/, and no rule expires owners/ (an owner record lives
+/// as long as its image). Other buckets: no CORS.
 fn upload_bucket_rule_problems(t: &Value) -> Vec<String> {
     let mut p = Vec::new();
     for (name, b) in of_type(t, "AWS::S3::Bucket") {
@@ -529,8 +622,39 @@ fn upload_bucket_rule_problems(t: &Value) -> Vec<String> {
         if !expires_rejected {
             p.push(format!("{name}: no rule expiring rejected/"));
         }
+        for r in &lifecycle {
+            if !expires_owners(r) {
+                continue;
+            }
+            p.push(format!(
+                "{name}: lifecycle rule {} expires owner records under owners/",
+                r["Id"]
+            ));
+        }
     }
     p
+}
+
+/// Whether an enabled lifecycle rule deletes current objects under `owners/`: it expires objects
+/// and its prefix (none, a shorter one like `o`, or a longer one) overlaps `owners/`. A rule
+/// with a tag or size filter counts too: it could still match an owner record.
+fn expires_owners(rule: &Value) -> bool {
+    const OWNERS: &str = "owners/";
+    let expires = ["ExpirationInDays", "ExpirationDate"]
+        .iter()
+        .any(|k| !rule[*k].is_null());
+    if rule["Status"] != "Enabled" || !expires {
+        return false;
+    }
+    let prefix = [
+        &rule["Prefix"],
+        &rule["Filter"]["Prefix"],
+        &rule["Filter"]["And"]["Prefix"],
+    ]
+    .into_iter()
+    .find_map(Value::as_str)
+    .unwrap_or("");
+    OWNERS.starts_with(prefix) || prefix.starts_with(OWNERS)
 }
 
 /// CloudFront: HTTPS-only behaviours, S3 through OAC, the three paths to the right origins.
@@ -541,7 +665,10 @@ fn cloudfront_problems(t: &Value) -> Vec<String> {
         return vec![format!("{} distributions, expected 1", dists.len())];
     }
     let cfg = &dists[0].1["Properties"]["DistributionConfig"];
-    let origins = cfg["Origins"].as_array().cloned().unwrap_or_default();
+    let origins: Vec<Value> = items(&cfg["Origins"])
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
     let origin = |id: &Value| origins.iter().find(|o| &o["Id"] == id).cloned();
 
     for o in &origins {
@@ -560,11 +687,7 @@ fn cloudfront_problems(t: &Value) -> Vec<String> {
     }
 
     let mut behaviours = vec![("default".to_string(), cfg["DefaultCacheBehavior"].clone())];
-    for b in cfg["CacheBehaviors"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
+    for b in items(&cfg["CacheBehaviors"]).into_iter().map(|i| i.value) {
         behaviours.push((b["PathPattern"].as_str().unwrap_or("?").to_string(), b));
     }
     for (path, b) in &behaviours {
@@ -681,6 +804,423 @@ fn function_problems(t: &Value) -> Vec<String> {
     p
 }
 
+/// The presign function's environment.
+fn presign_env(t: &Value) -> &Value {
+    &t["Resources"]["PresignFunction"]["Properties"]["Environment"]["Variables"]
+}
+
+/// The deployed API needs a caller by default: `AccessMode` defaults to `signed-in-upload`, can be
+/// only `signed-in-upload` or `private` (never `open`, the laptop mode), and is what the presign
+/// function runs with.
+fn access_mode_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let param = &t["Parameters"]["AccessMode"];
+    if param["Type"] != "String" {
+        p.push(format!(
+            "AccessMode: type {}, expected String",
+            param["Type"]
+        ));
+    }
+    if param["Default"] != "signed-in-upload" {
+        p.push(format!(
+            "AccessMode: default {} is not signed-in-upload",
+            param["Default"]
+        ));
+    }
+    match param["AllowedValues"].as_array() {
+        None => p.push("AccessMode: no AllowedValues, so `open` could be deployed".into()),
+        Some(values) => {
+            let values: BTreeSet<String> = values.iter().map(|v| unquote(v.to_string())).collect();
+            if values.iter().any(|v| v.eq_ignore_ascii_case("open")) {
+                p.push("AccessMode: allows open (no sign-in) in AWS".into());
+            }
+            let expected: BTreeSet<String> =
+                ["signed-in-upload", "private"].map(String::from).into();
+            if values != expected {
+                p.push(format!(
+                    "AccessMode: AllowedValues {values:?}, expected {expected:?}"
+                ));
+            }
+        }
+    }
+    let mode = &presign_env(t)["FITBOX_ACCESS_MODE"];
+    if *mode != ref_("AccessMode") {
+        p.push(format!(
+            "PresignFunction: FITBOX_ACCESS_MODE is {mode}, not !Ref AccessMode"
+        ));
+    }
+    if !t["Globals"]["Function"]["Environment"].is_null() {
+        p.push("Globals.Function.Environment sets variables for both functions".into());
+    }
+    p
+}
+
+/// Flows a browser client must not have: passwords sent to the API in plain text, custom
+/// (Lambda-defined) challenges. Managed login needs none of them.
+const FORBIDDEN_AUTH_FLOWS: [&str; 6] = [
+    "ALLOW_USER_PASSWORD_AUTH",
+    "USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ADMIN_NO_SRP_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "CUSTOM_AUTH_FLOW_ONLY",
+];
+
+/// The site's URL, and `AllowedOrigin`'s when that parameter is set: the only places Cognito may
+/// send a code or a signed-out user back to.
+fn site_urls() -> Value {
+    json!([
+        { "Fn::Sub": "https://${Distribution.DomainName}/" },
+        { "Fn::If": ["HasAllowedOrigin", { "Fn::Sub": "${AllowedOrigin}/" }, { "Ref": "AWS::NoValue" }] },
+    ])
+}
+
+/// Cognito: one app client, the web app's: public (no secret), the authorization code flow only
+/// (PKCE; no implicit, no client credentials), Cognito's own sign-in only, callback and logout
+/// URLs only the site's; token revocation on, user-existence errors hidden. The user pool lets
+/// only admins create accounts (no self sign-up).
+fn cognito_client_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let clients: Vec<_> = of_type(t, "AWS::Cognito::UserPoolClient").collect();
+    if clients.len() != 1 {
+        p.push(format!(
+            "{} Cognito app clients, expected 1 (the web app)",
+            clients.len()
+        ));
+    }
+    for (name, c) in clients {
+        let props = &c["Properties"];
+        if strings(&props["AllowedOAuthFlows"]) != ["code"] {
+            p.push(format!(
+                "{name}: OAuth flows {} (only the code flow)",
+                props["AllowedOAuthFlows"]
+            ));
+        }
+        if props["AllowedOAuthFlowsUserPoolClient"] != true {
+            p.push(format!(
+                "{name}: AllowedOAuthFlowsUserPoolClient is not true (OAuth flows off)"
+            ));
+        }
+        if !(props["GenerateSecret"].is_null() || props["GenerateSecret"] == false) {
+            p.push(format!(
+                "{name}: GenerateSecret {} (a browser cannot keep a client secret)",
+                props["GenerateSecret"]
+            ));
+        }
+        for key in ["CallbackURLs", "LogoutURLs"] {
+            if props[key] != site_urls() {
+                p.push(format!(
+                    "{name}: {key} {} are not only the site's",
+                    props[key]
+                ));
+            }
+        }
+        if !props["DefaultRedirectURI"].is_null() {
+            p.push(format!("{name}: DefaultRedirectURI set"));
+        }
+        if strings(&props["SupportedIdentityProviders"]) != ["COGNITO"] {
+            p.push(format!(
+                "{name}: identity providers {}",
+                props["SupportedIdentityProviders"]
+            ));
+        }
+        if props["ExplicitAuthFlows"].is_null() {
+            p.push(format!(
+                "{name}: ExplicitAuthFlows unset (Cognito's default adds ALLOW_CUSTOM_AUTH)"
+            ));
+        }
+        for flow in props["ExplicitAuthFlows"].as_array().into_iter().flatten() {
+            if FORBIDDEN_AUTH_FLOWS.iter().any(|f| flow == f) {
+                p.push(format!("{name}: ExplicitAuthFlows allows {flow}"));
+            }
+        }
+        if props["EnableTokenRevocation"] != true {
+            p.push(format!("{name}: token revocation off"));
+        }
+        if props["PreventUserExistenceErrors"] != "ENABLED" {
+            p.push(format!(
+                "{name}: PreventUserExistenceErrors {} tells who has an account",
+                props["PreventUserExistenceErrors"]
+            ));
+        }
+    }
+    let pools: Vec<_> = of_type(t, "AWS::Cognito::UserPool").collect();
+    if pools.len() != 1 {
+        p.push(format!("{} Cognito user pools, expected 1", pools.len()));
+    }
+    for (name, pool) in pools {
+        if pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] != true {
+            p.push(format!(
+                "{name}: anyone may sign up (AllowAdminCreateUserOnly is not true)"
+            ));
+        }
+    }
+    p
+}
+
+/// The presign function's sign-in settings come from the parameters and resources they name:
+/// this stack's Cognito pool and client unless `OidcIssuer` is given, then the parameters; the
+/// role claim, admin group and upload key hashes from their parameters; the CDN distribution is
+/// this stack's. Cognito resources exist only when `OidcIssuer` is empty, and the admin group is
+/// named by `OidcAdminGroup`; the web app's client has a managed-login style.
+fn oidc_wiring_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let env = presign_env(t);
+    let cognito_or =
+        |cognito: Value, external: Value| json!({ "Fn::If": ["UseCognito", cognito, external] });
+    let expected = [
+        (
+            "FITBOX_OIDC_ISSUER",
+            cognito_or(
+                json!({ "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}" }),
+                ref_("OidcIssuer"),
+            ),
+        ),
+        (
+            "FITBOX_OIDC_CLIENT_ID",
+            cognito_or(ref_("UserPoolClient"), ref_("OidcClientId")),
+        ),
+        (
+            "FITBOX_OIDC_AUDIENCES",
+            cognito_or(
+                ref_("UserPoolClient"),
+                json!({ "Fn::If": ["HasOidcAudiences", ref_("OidcAudiences"), ref_("OidcClientId")] }),
+            ),
+        ),
+        ("FITBOX_OIDC_ROLE_CLAIM", ref_("OidcRoleClaim")),
+        ("FITBOX_OIDC_ADMIN_GROUP", ref_("OidcAdminGroup")),
+        ("FITBOX_UPLOAD_KEYS", ref_("UploadKeys")),
+        ("FITBOX_CDN_DISTRIBUTION_ID", ref_("Distribution")),
+    ];
+    for (key, want) in expected {
+        if env[key] != want {
+            p.push(format!(
+                "PresignFunction: {key} is {}, expected {want}",
+                env[key]
+            ));
+        }
+    }
+    let conditions = &t["Conditions"];
+    if conditions["UseCognito"] != json!({ "Fn::Equals": [ref_("OidcIssuer"), ""] }) {
+        p.push(format!(
+            "condition UseCognito is {}, not `OidcIssuer is empty`",
+            conditions["UseCognito"]
+        ));
+    }
+    if conditions["HasOidcAudiences"]
+        != json!({ "Fn::Not": [{ "Fn::Equals": [ref_("OidcAudiences"), ""] }] })
+    {
+        p.push(format!(
+            "condition HasOidcAudiences is {}, not `OidcAudiences is set`",
+            conditions["HasOidcAudiences"]
+        ));
+    }
+    for (param, default) in [
+        ("OidcIssuer", ""),
+        ("OidcClientId", ""),
+        ("OidcAudiences", ""),
+        ("OidcRoleClaim", "cognito:groups"),
+        ("OidcAdminGroup", "admin"),
+        ("UploadKeys", ""),
+    ] {
+        let d = &t["Parameters"][param]["Default"];
+        if d != default {
+            p.push(format!(
+                "parameter {param}: default {d}, expected {default:?}"
+            ));
+        }
+    }
+    for (name, r) in resources(t) {
+        let cognito = r["Type"]
+            .as_str()
+            .is_some_and(|ty| ty.starts_with("AWS::Cognito::"));
+        if cognito && r["Condition"] != "UseCognito" {
+            p.push(format!(
+                "{name}: created even with an external issuer (Condition {})",
+                r["Condition"]
+            ));
+        }
+        if cognito
+            && !r["Properties"]["UserPoolId"].is_null()
+            && r["Properties"]["UserPoolId"] != ref_("UserPool")
+        {
+            p.push(format!(
+                "{name}: in user pool {}, not this stack's",
+                r["Properties"]["UserPoolId"]
+            ));
+        }
+    }
+    // Managed login version 2 shows no sign-in page to a client without a branding style.
+    let managed_login = of_type(t, "AWS::Cognito::UserPoolDomain")
+        .any(|(_, d)| d["Properties"]["ManagedLoginVersion"] == 2);
+    let styled = of_type(t, "AWS::Cognito::ManagedLoginBranding")
+        .any(|(_, b)| b["Properties"]["ClientId"] == ref_("UserPoolClient"));
+    if managed_login && !styled {
+        p.push("UserPoolClient: managed login without a branding style (no sign-in page)".into());
+    }
+    let groups: Vec<_> = of_type(t, "AWS::Cognito::UserPoolGroup").collect();
+    let admin_group = groups
+        .iter()
+        .any(|(_, g)| g["Properties"]["GroupName"] == ref_("OidcAdminGroup"));
+    if groups.len() != 1 || !admin_group {
+        p.push(format!(
+            "Cognito groups {:?}: expected one, named by OidcAdminGroup",
+            groups
+                .iter()
+                .map(|(_, g)| g["Properties"]["GroupName"].to_string())
+                .collect::<Vec<_>>()
+        ));
+    }
+    p
+}
+
+/// The CSP's sources: no wildcard anywhere; img-src adds only the thumbnail bucket's regional S3
+/// origin (private mode's signed links); connect-src adds the sign-in service: with Cognito the
+/// cognito-idp endpoint and this stack's managed-login domain, else the issuer's origin.
+fn csp_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let csp = &t["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+        ["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"];
+    let (Some(text), Some(vars)) = (csp[0].as_str(), csp.get(1)) else {
+        return vec![format!("CSP {csp} is not a !Sub [text, variables]")];
+    };
+    let directive = |name: &str| -> Vec<String> {
+        text.split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .map(|rest| rest.split_whitespace().map(String::from).collect())
+            .unwrap_or_default()
+    };
+    for d in text.split(';') {
+        for source in d.split_whitespace().skip(1) {
+            if source.contains('*') || ["https:", "http:", "wss:", "ws:"].contains(&source) {
+                p.push(format!("CSP: {} allows {source}", d.trim()));
+            }
+        }
+    }
+    let thumbnails = "https://${Thumbnails}.s3.${AWS::Region}.amazonaws.com".to_string();
+    if !directive("img-src").contains(&thumbnails) || vars["Thumbnails"] != ref_("ResizedBucket") {
+        p.push(format!(
+            "CSP: img-src {:?} (Thumbnails = {}) lacks the resized bucket's S3 origin",
+            directive("img-src"),
+            vars["Thumbnails"]
+        ));
+    }
+    if !directive("connect-src").contains(&"${SignIn}".to_string()) {
+        p.push(format!(
+            "CSP: connect-src {:?} lacks the sign-in service",
+            directive("connect-src")
+        ));
+    }
+    let sign_in = json!({ "Fn::If": [
+        "UseCognito",
+        { "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com" },
+        { "Fn::Sub": ["https://${Host}", { "Host": { "Fn::Select": [2, { "Fn::Split": ["/", { "Fn::Sub": "${OidcIssuer}///" }] }] } }] },
+    ] });
+    if vars["SignIn"] != sign_in {
+        p.push(format!(
+            "CSP: SignIn is {}, not the Cognito endpoints or the issuer's origin",
+            vars["SignIn"]
+        ));
+    }
+    p
+}
+
+/// The condition for a public gallery, under which alone CloudFront serves thumbnails.
+const PUBLIC_GALLERY: &str = "PublicGallery";
+
+/// In `private` mode nothing serves the resized bucket through CloudFront, so a thumbnail's CDN
+/// path is useless to whoever learns it: `PublicGallery` means `AccessMode` is
+/// `signed-in-upload`, and only under it are there an origin on the resized bucket, a behaviour
+/// (`/images/*` or any other) routed to such an origin, an `Allow` in the resized bucket's policy
+/// (its CloudFront grant), and the presign function's `FITBOX_CDN_BASE_URL`. The default
+/// behaviour never goes to the resized bucket, and its TLS-only deny stays in both modes.
+fn private_mode_cdn_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let mode = ref_("AccessMode");
+    let cond = &t["Conditions"][PUBLIC_GALLERY];
+    let public = [
+        json!({ "Fn::Equals": [mode, "signed-in-upload"] }),
+        json!({ "Fn::Equals": ["signed-in-upload", mode] }),
+    ];
+    if !public.contains(cond) {
+        p.push(format!(
+            "condition {PUBLIC_GALLERY} is {cond}, not `AccessMode is signed-in-upload`"
+        ));
+    }
+
+    let cfg = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
+    let mut thumbnail_origins = Vec::new();
+    for o in items(&cfg["Origins"]) {
+        if !o.value["DomainName"].to_string().contains("ResizedBucket") {
+            continue;
+        }
+        thumbnail_origins.push(o.value["Id"].clone());
+        if !o.needs(PUBLIC_GALLERY) {
+            p.push(format!(
+                "origin {} on the resized bucket exists in private mode (not under {PUBLIC_GALLERY})",
+                o.value["Id"]
+            ));
+        }
+    }
+    let default_target = &cfg["DefaultCacheBehavior"]["TargetOriginId"];
+    if thumbnail_origins.contains(default_target) {
+        p.push(format!(
+            "the default behaviour serves the resized bucket (origin {default_target})"
+        ));
+    }
+    for b in items(&cfg["CacheBehaviors"]) {
+        let path = &b.value["PathPattern"];
+        let thumbnails = thumbnail_origins.contains(&b.value["TargetOriginId"])
+            || path.as_str().is_some_and(|p| p.starts_with("/images"));
+        if thumbnails && !b.needs(PUBLIC_GALLERY) {
+            p.push(format!(
+                "behaviour {path} serves thumbnails in private mode (not under {PUBLIC_GALLERY})"
+            ));
+        }
+    }
+
+    let mut tls_deny_always = false;
+    for (name, pol) in of_type(t, "AWS::S3::BucketPolicy") {
+        if pol["Properties"]["Bucket"] != ref_("ResizedBucket") {
+            continue;
+        }
+        let policy_gated = pol["Condition"] == PUBLIC_GALLERY;
+        for s in items(&pol["Properties"]["PolicyDocument"]["Statement"]) {
+            let v = &s.value;
+            let gated = policy_gated || s.needs(PUBLIC_GALLERY);
+            if v["Effect"] != "Deny" && !gated {
+                p.push(format!(
+                    "{name} Statement{} ({}) lets {} read the resized bucket in private mode (not under {PUBLIC_GALLERY})",
+                    s.pointer, v["Sid"], v["Principal"]
+                ));
+            }
+            let tls_deny = v["Effect"] == "Deny"
+                && v["Principal"] == "*"
+                && v["Condition"] == json!({ "Bool": { "aws:SecureTransport": "false" } });
+            if tls_deny && s.when.is_empty() && pol["Condition"].is_null() {
+                tls_deny_always = true;
+            }
+        }
+    }
+    if !tls_deny_always {
+        p.push("ResizedBucket: no TLS-only deny that applies in both modes".into());
+    }
+
+    let base = &presign_env(t)["FITBOX_CDN_BASE_URL"];
+    let want = json!({ "Fn::If": [
+        PUBLIC_GALLERY,
+        { "Fn::Sub": "https://${Distribution.DomainName}" },
+        ref_("AWS::NoValue"),
+    ] });
+    if *base != want {
+        p.push(format!(
+            "PresignFunction: FITBOX_CDN_BASE_URL is {base}, expected {want} (no CDN path in private mode)"
+        ));
+    }
+    p
+}
+
 // ------------------------------------------------------------------------------------------------
 // The real template
 // ------------------------------------------------------------------------------------------------
@@ -747,6 +1287,31 @@ fn functions_are_arm64_cargo_lambda_builds_holds() {
     assert_none(function_problems(&template()));
 }
 
+#[test]
+fn api_needs_a_caller_by_default_holds() {
+    assert_none(access_mode_problems(&template()));
+}
+
+#[test]
+fn cognito_client_is_code_flow_for_the_site_only_holds() {
+    assert_none(cognito_client_problems(&template()));
+}
+
+#[test]
+fn oidc_and_cdn_settings_are_wired_holds() {
+    assert_none(oidc_wiring_problems(&template()));
+}
+
+#[test]
+fn csp_adds_only_sign_in_and_thumbnail_origins_holds() {
+    assert_none(csp_problems(&template()));
+}
+
+#[test]
+fn private_mode_cdn_serves_no_thumbnails_holds() {
+    assert_none(private_mode_cdn_problems(&template()));
+}
+
 // ------------------------------------------------------------------------------------------------
 // Mutations: each check must notice a broken template
 // ------------------------------------------------------------------------------------------------
@@ -763,6 +1328,38 @@ fn push(t: &mut Value, pointer: &str, v: Value) {
         .and_then(Value::as_array_mut)
         .unwrap_or_else(|| panic!("no list at {pointer}"))
         .push(v);
+}
+
+/// JSON pointer of the item of the list at `list` whose `key` is `want`, through `Fn::If`
+/// wrappers (`.../Origins/1/Fn::If/1`).
+fn item(t: &Value, list: &str, key: &str, want: &str) -> String {
+    let items = items(
+        t.pointer(list)
+            .unwrap_or_else(|| panic!("no {list} in template.yaml")),
+    );
+    let found = items.into_iter().find(|i| i.value[key] == want);
+    let found = found.unwrap_or_else(|| panic!("no item with {key} {want} in {list}"));
+    format!("{list}{}", found.pointer)
+}
+
+const CF: &str = "/Resources/Distribution/Properties/DistributionConfig";
+
+fn origin(t: &Value, id: &str) -> String {
+    item(t, &format!("{CF}/Origins"), "Id", id)
+}
+
+fn behaviour(t: &Value, path: &str) -> String {
+    item(t, &format!("{CF}/CacheBehaviors"), "PathPattern", path)
+}
+
+/// Replace the `Fn::If` whose first branch is at `pointer` (`.../Fn::If/1`) by that branch: the
+/// item then exists whatever the condition.
+fn ungate(t: &mut Value, pointer: &str) {
+    let wrapper = pointer
+        .strip_suffix("/Fn::If/1")
+        .unwrap_or_else(|| panic!("{pointer} is not the first branch of an Fn::If"));
+    let branch = t.pointer(pointer).unwrap().clone();
+    set(t, wrapper, branch);
 }
 
 /// Apply `mutate` to a fresh copy of the template and require `check` to report something
@@ -841,7 +1438,12 @@ fn mutation_public_access_block() {
 #[test]
 fn mutation_bucket_policy() {
     let check: Check = bucket_policy_problems;
-    let stmt = format!("{RES}/ResizedBucketPolicy/Properties/PolicyDocument/Statement/0");
+    let stmt = item(
+        &template(),
+        &format!("{RES}/ResizedBucketPolicy/Properties/PolicyDocument/Statement"),
+        "Sid",
+        "CloudFrontReadsThumbnails",
+    );
     assert_caught("anonymous principal", check, "allows \"*\"", |t| {
         set(t, &format!("{stmt}/Principal"), json!("*"))
     });
@@ -1114,7 +1716,7 @@ fn mutation_upload_bucket_rules() {
 #[test]
 fn mutation_cloudfront() {
     let check: Check = cloudfront_problems;
-    let cfg = format!("{RES}/Distribution/Properties/DistributionConfig");
+    let cfg = CF;
     assert_caught("default allows HTTP", check, "serves HTTP", |t| {
         set(
             t,
@@ -1122,52 +1724,48 @@ fn mutation_cloudfront() {
             json!("allow-all"),
         )
     });
-    for i in 0..2 {
+    for path in ["/images/*", "/api/*"] {
         assert_caught("behaviour allows HTTP", check, "serves HTTP", |t| {
-            set(
-                t,
-                &format!("{cfg}/CacheBehaviors/{i}/ViewerProtocolPolicy"),
-                json!("allow-all"),
-            )
+            let b = behaviour(t, path);
+            set(t, &format!("{b}/ViewerProtocolPolicy"), json!("allow-all"))
         });
         assert_caught("no security headers", check, "no security headers", |t| {
-            t.pointer_mut(&format!("{cfg}/CacheBehaviors/{i}"))
-                .unwrap()
-                .as_object_mut()
-                .unwrap()
-                .remove("ResponseHeadersPolicyId");
+            let b = behaviour(t, path);
+            remove(t, &format!("{b}/ResponseHeadersPolicyId"))
         });
     }
-    assert_caught(
-        "S3 without OAC",
-        check,
-        "without Origin Access Control",
-        |t| {
-            t.pointer_mut(&format!("{cfg}/Origins/1"))
-                .unwrap()
-                .as_object_mut()
-                .unwrap()
-                .remove("OriginAccessControlId");
-        },
-    );
+    for id in ["site", "images"] {
+        assert_caught(
+            "S3 without OAC",
+            check,
+            "without Origin Access Control",
+            |t| {
+                let o = origin(t, id);
+                remove(t, &format!("{o}/OriginAccessControlId"))
+            },
+        );
+    }
     assert_caught("OAI", check, "legacy origin access identity", |t| {
+        let o = origin(t, "site");
         set(
             t,
-            &format!("{cfg}/Origins/0/S3OriginConfig/OriginAccessIdentity"),
+            &format!("{o}/S3OriginConfig/OriginAccessIdentity"),
             json!("origin-access-identity/cloudfront/E123"),
         )
     });
     assert_caught("API over HTTP", check, "over HTTP", |t| {
+        let o = origin(t, "api");
         set(
             t,
-            &format!("{cfg}/Origins/2/CustomOriginConfig/OriginProtocolPolicy"),
+            &format!("{o}/CustomOriginConfig/OriginProtocolPolicy"),
             json!("match-viewer"),
         )
     });
     assert_caught("images from the upload bucket", check, "/images/*", |t| {
+        let o = origin(t, "images");
         set(
             t,
-            &format!("{cfg}/Origins/1/DomainName"),
+            &format!("{o}/DomainName"),
             get_att("UploadBucket", "RegionalDomainName"),
         )
     });
@@ -1179,16 +1777,14 @@ fn mutation_cloudfront() {
         )
     });
     assert_caught("API to S3", check, "/api/* goes to", |t| {
-        set(
-            t,
-            &format!("{cfg}/CacheBehaviors/1/TargetOriginId"),
-            json!("site"),
-        )
+        let b = behaviour(t, "/api/*");
+        set(t, &format!("{b}/TargetOriginId"), json!("site"))
     });
     assert_caught("API cached", check, "/api/* is cached", |t| {
+        let b = behaviour(t, "/api/*");
         set(
             t,
-            &format!("{cfg}/CacheBehaviors/1/CachePolicyId"),
+            &format!("{b}/CachePolicyId"),
             json!("658327ea-f89d-4fab-a63d-7e88639e58f6"),
         )
     });
@@ -1197,11 +1793,8 @@ fn mutation_cloudfront() {
         check,
         "forward all viewer headers",
         |t| {
-            t.pointer_mut(&format!("{cfg}/CacheBehaviors/1"))
-                .unwrap()
-                .as_object_mut()
-                .unwrap()
-                .remove("OriginRequestPolicyId");
+            let b = behaviour(t, "/api/*");
+            remove(t, &format!("{b}/OriginRequestPolicyId"))
         },
     );
     assert_caught("short HSTS", check, "HSTS", |t| {
@@ -1254,4 +1847,668 @@ fn mutation_functions() {
             .unwrap()
             .remove("DefaultRouteSettings");
     });
+}
+
+/// Remove the member or list item at `pointer` (which must exist).
+fn remove(t: &mut Value, pointer: &str) {
+    let (parent, key) = pointer.rsplit_once('/').expect("a pointer below the root");
+    match t.pointer_mut(parent) {
+        Some(Value::Array(items)) => {
+            items.remove(key.parse().expect("a list index"));
+        }
+        Some(Value::Object(map)) => {
+            map.remove(key)
+                .unwrap_or_else(|| panic!("no {pointer} in template.yaml"));
+        }
+        _ => panic!("no {parent} in template.yaml"),
+    }
+}
+
+/// JSON pointer of the statement with this `Sid` in a function's inline policy.
+fn statement(t: &Value, function: &str, sid: &str) -> String {
+    let list = format!("{RES}/{function}/Properties/Policies/0/Statement");
+    let i = t
+        .pointer(&list)
+        .and_then(Value::as_array)
+        .and_then(|s| s.iter().position(|s| s["Sid"] == sid))
+        .unwrap_or_else(|| panic!("no statement {sid} in {function}"));
+    format!("{list}/{i}")
+}
+
+#[test]
+fn mutation_iam_delete_and_invalidate() {
+    let check: Check = iam_problems;
+    let distribution = "not limited to this stack's distribution";
+    assert_caught("invalidate anything", check, distribution, |t| {
+        let s = statement(t, "PresignFunction", "InvalidateDeletedImages");
+        set(t, &format!("{s}/Resource"), json!("*"))
+    });
+    assert_caught("every distribution", check, distribution, |t| {
+        let s = statement(t, "PresignFunction", "InvalidateDeletedImages");
+        set(
+            t,
+            &format!("{s}/Resource"),
+            json!({"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}),
+        )
+    });
+    assert_caught("another distribution", check, distribution, |t| {
+        let s = statement(t, "PresignFunction", "InvalidateDeletedImages");
+        set(
+            t,
+            &format!("{s}/Resource"),
+            json!("arn:aws:cloudfront::111122223333:distribution/EXAMPLE"),
+        )
+    });
+    assert_caught(
+        "all CloudFront actions",
+        check,
+        "grants more than listed: cloudfront:* on Distribution",
+        |t| {
+            let s = statement(t, "PresignFunction", "InvalidateDeletedImages");
+            set(t, &format!("{s}/Action"), json!("cloudfront:*"))
+        },
+    );
+    assert_caught(
+        "delete anything in the upload bucket",
+        check,
+        "s3:DeleteObject on UploadBucket/*",
+        |t| {
+            let s = statement(t, "PresignFunction", "DeleteImages");
+            set(
+                t,
+                &format!("{s}/Resource/1"),
+                json!({"Fn::Sub": "${UploadBucket.Arn}/*"}),
+            )
+        },
+    );
+    assert_caught(
+        "delete the web app",
+        check,
+        "s3:DeleteObject on SiteBucket/*",
+        |t| {
+            let s = statement(t, "PresignFunction", "DeleteImages");
+            push(
+                t,
+                &format!("{s}/Resource"),
+                json!({"Fn::Sub": "${SiteBucket.Arn}/*"}),
+            )
+        },
+    );
+    assert_caught(
+        "old thumbnail versions deletable",
+        check,
+        "s3:DeleteObjectVersion on ResizedBucket/images/*",
+        |t| {
+            let s = statement(t, "PresignFunction", "DeleteImages");
+            set(
+                t,
+                &format!("{s}/Action"),
+                json!(["s3:DeleteObject", "s3:DeleteObjectVersion"]),
+            )
+        },
+    );
+    assert_caught(
+        "owner records unreadable",
+        check,
+        "lacks s3:GetObject on UploadBucket/owners/*",
+        |t| {
+            let s = statement(t, "PresignFunction", "ReadOwners");
+            remove(t, &s)
+        },
+    );
+    assert_caught(
+        "deleted images stay cached",
+        check,
+        "lacks cloudfront:CreateInvalidation on Distribution",
+        |t| {
+            let s = statement(t, "PresignFunction", "InvalidateDeletedImages");
+            remove(t, &s)
+        },
+    );
+    assert_caught(
+        "no owner records written",
+        check,
+        "ResizeFunction: lacks s3:PutObject on UploadBucket/owners/*",
+        |t| {
+            let s = statement(t, "ResizeFunction", "WriteOwners");
+            remove(t, &s)
+        },
+    );
+    assert_caught(
+        "resize writes the whole upload bucket",
+        check,
+        "ResizeFunction: grants more than listed: s3:PutObject on UploadBucket/*",
+        |t| {
+            let s = statement(t, "ResizeFunction", "WriteOwners");
+            let sub = &mut t.pointer_mut(&s).unwrap()["Resource"]["Fn::Sub"][0];
+            *sub = json!(sub.as_str().unwrap().replace("/owners/*", "/*"));
+        },
+    );
+}
+
+#[test]
+fn mutation_owner_records_expire() {
+    let check: Check = upload_bucket_rule_problems;
+    let rules = format!("{RES}/UploadBucket/Properties/LifecycleConfiguration/Rules");
+    let expires = "expires owner records";
+    assert_caught("owners/ expire", check, expires, |t| {
+        push(
+            t,
+            &rules,
+            json!({"Id": "ExpireOwners", "Status": "Enabled", "Prefix": "owners/", "ExpirationInDays": 30}),
+        )
+    });
+    assert_caught("everything expires", check, expires, |t| {
+        push(
+            t,
+            &rules,
+            json!({"Id": "ExpireAll", "Status": "Enabled", "ExpirationInDays": 365}),
+        )
+    });
+    assert_caught("a shorter prefix", check, expires, |t| {
+        push(
+            t,
+            &rules,
+            json!({"Id": "ExpireO", "Status": "Enabled", "Filter": {"Prefix": "o"}, "ExpirationDate": "2030-01-01T00:00:00Z"}),
+        )
+    });
+    assert_caught("abort rule gains an expiry", check, expires, |t| {
+        t.pointer_mut(&format!("{rules}/0")).unwrap()["ExpirationInDays"] = json!(30);
+    });
+}
+
+#[test]
+fn mutation_access_mode() {
+    let check: Check = access_mode_problems;
+    let param = "/Parameters/AccessMode";
+    let env = format!("{RES}/PresignFunction/Properties/Environment/Variables");
+    assert_caught("open by default", check, "default", |t| {
+        set(t, &format!("{param}/Default"), json!("open"))
+    });
+    assert_caught("open allowed", check, "allows open", |t| {
+        push(t, &format!("{param}/AllowedValues"), json!("open"))
+    });
+    assert_caught("Open allowed", check, "allows open", |t| {
+        set(
+            t,
+            &format!("{param}/AllowedValues"),
+            json!(["signed-in-upload", "private", "Open"]),
+        )
+    });
+    assert_caught("any value allowed", check, "no AllowedValues", |t| {
+        remove(t, &format!("{param}/AllowedValues"))
+    });
+    assert_caught("hard-coded open", check, "FITBOX_ACCESS_MODE", |t| {
+        set(t, &format!("{env}/FITBOX_ACCESS_MODE"), json!("open"))
+    });
+    assert_caught("mode not set", check, "FITBOX_ACCESS_MODE", |t| {
+        remove(t, &format!("{env}/FITBOX_ACCESS_MODE"))
+    });
+    assert_caught("set for every function", check, "Globals", |t| {
+        t["Globals"]["Function"]["Environment"] =
+            json!({"Variables": {"FITBOX_ACCESS_MODE": "open"}});
+    });
+}
+
+#[test]
+fn mutation_cognito_client() {
+    let check: Check = cognito_client_problems;
+    let client = format!("{RES}/UserPoolClient/Properties");
+    assert_caught("implicit flow", check, "OAuth flows", |t| {
+        push(t, &format!("{client}/AllowedOAuthFlows"), json!("implicit"))
+    });
+    assert_caught("client credentials", check, "OAuth flows", |t| {
+        set(
+            t,
+            &format!("{client}/AllowedOAuthFlows"),
+            json!(["client_credentials"]),
+        )
+    });
+    assert_caught("OAuth off", check, "AllowedOAuthFlowsUserPoolClient", |t| {
+        set(
+            t,
+            &format!("{client}/AllowedOAuthFlowsUserPoolClient"),
+            json!(false),
+        )
+    });
+    assert_caught("client secret", check, "GenerateSecret", |t| {
+        set(t, &format!("{client}/GenerateSecret"), json!(true))
+    });
+    assert_caught("foreign callback", check, "CallbackURLs", |t| {
+        push(
+            t,
+            &format!("{client}/CallbackURLs"),
+            json!("https://evil.example/callback"),
+        )
+    });
+    assert_caught("callback to any path", check, "CallbackURLs", |t| {
+        set(
+            t,
+            &format!("{client}/CallbackURLs/0"),
+            json!({"Fn::Sub": "https://${Distribution.DomainName}/*"}),
+        )
+    });
+    assert_caught("extra origin always", check, "CallbackURLs", |t| {
+        set(
+            t,
+            &format!("{client}/CallbackURLs/1"),
+            json!({"Fn::Sub": "${AllowedOrigin}/"}),
+        )
+    });
+    assert_caught("foreign logout", check, "LogoutURLs", |t| {
+        set(
+            t,
+            &format!("{client}/LogoutURLs/0"),
+            json!("http://localhost:8080/"),
+        )
+    });
+    assert_caught("default redirect", check, "DefaultRedirectURI", |t| {
+        t["Resources"]["UserPoolClient"]["Properties"]["DefaultRedirectURI"] =
+            json!("https://evil.example/");
+    });
+    assert_caught(
+        "plain password flow",
+        check,
+        "ALLOW_USER_PASSWORD_AUTH",
+        |t| {
+            push(
+                t,
+                &format!("{client}/ExplicitAuthFlows"),
+                json!("ALLOW_USER_PASSWORD_AUTH"),
+            )
+        },
+    );
+    assert_caught("default flows", check, "ExplicitAuthFlows unset", |t| {
+        remove(t, &format!("{client}/ExplicitAuthFlows"))
+    });
+    assert_caught(
+        "another identity provider",
+        check,
+        "identity providers",
+        |t| {
+            push(
+                t,
+                &format!("{client}/SupportedIdentityProviders"),
+                json!("Google"),
+            )
+        },
+    );
+    assert_caught("no revocation", check, "token revocation", |t| {
+        set(t, &format!("{client}/EnableTokenRevocation"), json!(false))
+    });
+    assert_caught(
+        "user existence told",
+        check,
+        "PreventUserExistenceErrors",
+        |t| {
+            set(
+                t,
+                &format!("{client}/PreventUserExistenceErrors"),
+                json!("LEGACY"),
+            )
+        },
+    );
+    assert_caught("second client", check, "2 Cognito app clients", |t| {
+        t["Resources"]["CliClient"] = t["Resources"]["UserPoolClient"].clone();
+    });
+    assert_caught("self sign-up", check, "anyone may sign up", |t| {
+        set(
+            t,
+            &format!("{RES}/UserPool/Properties/AdminCreateUserConfig/AllowAdminCreateUserOnly"),
+            json!(false),
+        )
+    });
+}
+
+#[test]
+fn mutation_oidc_wiring() {
+    let check: Check = oidc_wiring_problems;
+    let env = format!("{RES}/PresignFunction/Properties/Environment/Variables");
+    assert_caught("another pool", check, "FITBOX_OIDC_ISSUER", |t| {
+        set(
+            t,
+            &format!("{env}/FITBOX_OIDC_ISSUER/Fn::If/1"),
+            json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"),
+        )
+    });
+    assert_caught(
+        "issuer ignores the parameter",
+        check,
+        "FITBOX_OIDC_ISSUER",
+        |t| {
+            set(
+                t,
+                &format!("{env}/FITBOX_OIDC_ISSUER"),
+                json!({"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"}),
+            )
+        },
+    );
+    assert_caught(
+        "client id from the audiences",
+        check,
+        "FITBOX_OIDC_CLIENT_ID",
+        |t| {
+            set(
+                t,
+                &format!("{env}/FITBOX_OIDC_CLIENT_ID/Fn::If/2"),
+                ref_("OidcAudiences"),
+            )
+        },
+    );
+    assert_caught("no audiences", check, "FITBOX_OIDC_AUDIENCES", |t| {
+        remove(t, &format!("{env}/FITBOX_OIDC_AUDIENCES"))
+    });
+    assert_caught(
+        "no fallback audience",
+        check,
+        "FITBOX_OIDC_AUDIENCES",
+        |t| {
+            set(
+                t,
+                &format!("{env}/FITBOX_OIDC_AUDIENCES/Fn::If/2"),
+                ref_("OidcAudiences"),
+            )
+        },
+    );
+    assert_caught("any audience", check, "FITBOX_OIDC_AUDIENCES", |t| {
+        set(t, &format!("{env}/FITBOX_OIDC_AUDIENCES"), json!("*"))
+    });
+    assert_caught("role claim fixed", check, "FITBOX_OIDC_ROLE_CLAIM", |t| {
+        set(t, &format!("{env}/FITBOX_OIDC_ROLE_CLAIM"), json!("groups"))
+    });
+    assert_caught("admin group fixed", check, "FITBOX_OIDC_ADMIN_GROUP", |t| {
+        set(t, &format!("{env}/FITBOX_OIDC_ADMIN_GROUP"), json!("users"))
+    });
+    assert_caught("keys fixed", check, "FITBOX_UPLOAD_KEYS", |t| {
+        set(
+            t,
+            &format!("{env}/FITBOX_UPLOAD_KEYS"),
+            json!("ci:admin:0000000000000000000000000000000000000000000000000000000000000000"),
+        )
+    });
+    assert_caught(
+        "another distribution",
+        check,
+        "FITBOX_CDN_DISTRIBUTION_ID",
+        |t| {
+            set(
+                t,
+                &format!("{env}/FITBOX_CDN_DISTRIBUTION_ID"),
+                json!("E2EXAMPLE"),
+            )
+        },
+    );
+    assert_caught(
+        "no distribution",
+        check,
+        "FITBOX_CDN_DISTRIBUTION_ID",
+        |t| remove(t, &format!("{env}/FITBOX_CDN_DISTRIBUTION_ID")),
+    );
+    assert_caught(
+        "Cognito with an external issuer",
+        check,
+        "condition UseCognito",
+        |t| {
+            set(
+                t,
+                "/Conditions/UseCognito",
+                json!({"Fn::Not": [{"Fn::Equals": [ref_("OidcIssuer"), ""]}]}),
+            )
+        },
+    );
+    assert_caught(
+        "audiences condition",
+        check,
+        "condition HasOidcAudiences",
+        |t| {
+            set(
+                t,
+                "/Conditions/HasOidcAudiences",
+                json!({"Fn::Equals": [ref_("OidcAudiences"), ""]}),
+            )
+        },
+    );
+    assert_caught("issuer by default", check, "parameter OidcIssuer", |t| {
+        set(
+            t,
+            "/Parameters/OidcIssuer/Default",
+            json!("https://evil.example/"),
+        )
+    });
+    assert_caught(
+        "role claim default",
+        check,
+        "parameter OidcRoleClaim",
+        |t| set(t, "/Parameters/OidcRoleClaim/Default", json!("roles")),
+    );
+    assert_caught("keys by default", check, "parameter UploadKeys", |t| {
+        set(
+            t,
+            "/Parameters/UploadKeys/Default",
+            json!("ci:admin:0000000000000000000000000000000000000000000000000000000000000000"),
+        )
+    });
+    assert_caught(
+        "pool always created",
+        check,
+        "created even with an external issuer",
+        |t| remove(t, &format!("{RES}/UserPool/Condition")),
+    );
+    assert_caught("client in another pool", check, "not this stack's", |t| {
+        set(
+            t,
+            &format!("{RES}/UserPoolClient/Properties/UserPoolId"),
+            json!("us-east-1_EXAMPLE"),
+        )
+    });
+    assert_caught("no sign-in page", check, "without a branding style", |t| {
+        remove(t, &format!("{RES}/ManagedLoginBranding"))
+    });
+    assert_caught(
+        "admin group fixed name",
+        check,
+        "named by OidcAdminGroup",
+        |t| {
+            set(
+                t,
+                &format!("{RES}/AdminGroup/Properties/GroupName"),
+                json!("admins"),
+            )
+        },
+    );
+}
+
+#[test]
+fn mutation_csp() {
+    let check: Check = csp_problems;
+    let csp = format!(
+        "{RES}/SecurityHeadersPolicy/Properties/ResponseHeadersPolicyConfig/SecurityHeadersConfig/ContentSecurityPolicy/ContentSecurityPolicy/Fn::Sub"
+    );
+    let edit_text = |t: &mut Value, from: &str, to: &str| {
+        let text = t.pointer_mut(&format!("{csp}/0")).unwrap();
+        let s = text.as_str().unwrap();
+        assert!(s.contains(from), "{from:?} not in the CSP");
+        *text = json!(s.replace(from, to));
+    };
+    assert_caught("connect anywhere", check, "allows https:", |t| {
+        edit_text(t, "${SignIn}", "${SignIn} https:")
+    });
+    assert_caught(
+        "images from any bucket",
+        check,
+        "allows https://*.s3",
+        |t| {
+            edit_text(
+                t,
+                "https://${Thumbnails}",
+                "https://*.s3.amazonaws.com https://${Thumbnails}",
+            )
+        },
+    );
+    assert_caught("sign-in dropped", check, "lacks the sign-in service", |t| {
+        edit_text(t, " ${SignIn}", "")
+    });
+    assert_caught(
+        "thumbnails dropped",
+        check,
+        "lacks the resized bucket",
+        |t| {
+            edit_text(
+                t,
+                " https://${Thumbnails}.s3.${AWS::Region}.amazonaws.com",
+                "",
+            )
+        },
+    );
+    assert_caught(
+        "originals as images",
+        check,
+        "lacks the resized bucket",
+        |t| set(t, &format!("{csp}/1/Thumbnails"), ref_("UploadBucket")),
+    );
+    assert_caught("any Cognito domain", check, "SignIn is", |t| {
+        set(
+            t,
+            &format!("{csp}/1/SignIn/Fn::If/1"),
+            json!("https://cognito-idp.us-east-1.amazonaws.com https://*.amazoncognito.com"),
+        )
+    });
+    assert_caught("issuer path in the CSP", check, "SignIn is", |t| {
+        set(t, &format!("{csp}/1/SignIn/Fn::If/2"), ref_("OidcIssuer"))
+    });
+}
+
+#[test]
+fn mutation_private_mode_cdn() {
+    let check: Check = private_mode_cdn_problems;
+    let grant = |t: &Value| {
+        item(
+            t,
+            &format!("{RES}/ResizedBucketPolicy/Properties/PolicyDocument/Statement"),
+            "Sid",
+            "CloudFrontReadsThumbnails",
+        )
+    };
+    let env = format!("{RES}/PresignFunction/Properties/Environment/Variables");
+    assert_caught(
+        "/images/* in private mode",
+        check,
+        "behaviour \"/images/*\" serves thumbnails in private mode",
+        |t| {
+            let b = behaviour(t, "/images/*");
+            ungate(t, &b)
+        },
+    );
+    assert_caught(
+        "images origin in private mode",
+        check,
+        "origin \"images\" on the resized bucket exists in private mode",
+        |t| {
+            let o = origin(t, "images");
+            ungate(t, &o)
+        },
+    );
+    assert_caught(
+        "CloudFront grant in private mode",
+        check,
+        "(\"CloudFrontReadsThumbnails\") lets {\"Service\":\"cloudfront.amazonaws.com\"} read",
+        |t| {
+            let g = grant(t);
+            ungate(t, &g)
+        },
+    );
+    // The condition removed everywhere: each of the three is reported.
+    let mut t = template();
+    for pointer in [behaviour(&t, "/images/*"), origin(&t, "images"), grant(&t)] {
+        ungate(&mut t, &pointer);
+    }
+    let problems = check(&t);
+    for expect in [
+        "behaviour \"/images/*\"",
+        "origin \"images\"",
+        "CloudFrontReadsThumbnails",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.contains(expect)),
+            "condition removed: no problem about {expect} in {problems:?}"
+        );
+    }
+    assert_caught(
+        "gated on another condition",
+        check,
+        "behaviour \"/images/*\" serves thumbnails in private mode",
+        |t| {
+            let b = behaviour(t, "/images/*");
+            let wrapper = b.strip_suffix("/Fn::If/1").unwrap().to_string();
+            set(t, &format!("{wrapper}/Fn::If/0"), json!("HasAllowedOrigin"))
+        },
+    );
+    assert_caught(
+        "served in private mode only",
+        check,
+        "origin \"images\" on the resized bucket exists in private mode",
+        |t| {
+            // Fn::If [PublicGallery, NoValue, origin]: the origin moved to the other branch.
+            let o = origin(t, "images");
+            let wrapper = o.strip_suffix("/Fn::If/1").unwrap().to_string();
+            let branch = t.pointer(&o).unwrap().clone();
+            set(t, &format!("{wrapper}/Fn::If/1"), ref_("AWS::NoValue"));
+            set(t, &format!("{wrapper}/Fn::If/2"), branch);
+        },
+    );
+    assert_caught(
+        "condition always true",
+        check,
+        "condition PublicGallery",
+        |t| {
+            set(
+                t,
+                "/Conditions/PublicGallery",
+                json!({"Fn::Not": [{"Fn::Equals": [ref_("AccessMode"), "open"]}]}),
+            )
+        },
+    );
+    assert_caught("condition removed", check, "condition PublicGallery", |t| {
+        remove(t, "/Conditions/PublicGallery")
+    });
+    assert_caught(
+        "thumbnails through another path",
+        check,
+        "behaviour \"/thumbs/*\" serves thumbnails in private mode",
+        |t| {
+            let mut b = t.pointer(&behaviour(t, "/images/*")).unwrap().clone();
+            b["PathPattern"] = json!("/thumbs/*");
+            push(t, &format!("{CF}/CacheBehaviors"), b)
+        },
+    );
+    assert_caught(
+        "thumbnails as the default",
+        check,
+        "the default behaviour serves the resized bucket",
+        |t| {
+            set(
+                t,
+                &format!("{CF}/DefaultCacheBehavior/TargetOriginId"),
+                json!("images"),
+            )
+        },
+    );
+    assert_caught(
+        "CDN base URL in private mode",
+        check,
+        "FITBOX_CDN_BASE_URL",
+        |t| {
+            set(
+                t,
+                &format!("{env}/FITBOX_CDN_BASE_URL"),
+                json!({"Fn::Sub": "https://${Distribution.DomainName}"}),
+            )
+        },
+    );
+    assert_caught(
+        "TLS-only deny dropped with the grant",
+        check,
+        "no TLS-only deny that applies in both modes",
+        |t| t["Resources"]["ResizedBucketPolicy"]["Condition"] = json!(PUBLIC_GALLERY),
+    );
 }
