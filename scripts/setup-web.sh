@@ -5,7 +5,8 @@
 #   trunk 0.21.14                 ~/.cargo/bin   (cargo install --locked)
 #   wasm-bindgen-cli = Cargo.lock ~/.cargo/bin   (wasm-bindgen, wasm-bindgen-test-runner)
 #   binaryen 132 (wasm-opt)       .tools/node_modules/.bin (npm; Debian's wasm-opt 108 must not be used)
-#   playwright-core               tests/e2e/node_modules (npm ci, from the committed lock file)
+#   playwright-core, oidc-provider tests/e2e/node_modules (npm ci, from the committed lock file;
+#                                 oidc-provider: the OpenID provider of the sign-in tests, tests/oidc)
 #   chromium + chromedriver       /usr/bin (Debian packages; never a downloaded browser)
 #
 # Afterwards put the repo-local tools first on PATH (the other scripts do this themselves):
@@ -53,8 +54,8 @@ if [ "$("$ROOT/.tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{
   npm install --prefix .tools --no-audit --no-fund --save-exact "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
-if [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  say "installing playwright-core (tests/e2e)"
+if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ]; then
+  say "installing playwright-core and oidc-provider (tests/e2e)"
   (cd tests/e2e && npm ci --no-audit --no-fund >/dev/null)
 fi
 

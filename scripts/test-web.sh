@@ -19,7 +19,7 @@ if [ "${1:-}" = "e2e" ]; then
   shift
   trunk build --release
   cd tests/e2e
-  exec node --test "$@" e2e.test.mjs
+  exec node --test --test-concurrency=1 "$@" e2e.test.mjs signin.test.mjs
 fi
 
 # Chromium runs as root here: it needs --no-sandbox; the rest keeps it quiet and offline.

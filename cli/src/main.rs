@@ -3,6 +3,7 @@
 //! * `fitbox serve` runs the whole stack locally on an embedded S3 server.
 //! * `fitbox thumbnail INPUT -o OUTPUT` resizes one file with the server's exact pipeline.
 //! * `fitbox upload FILE...` is the script client of the HTTP API.
+//! * `fitbox key create --name NAME` makes an upload key for scripts.
 
 /// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
 #[cfg(target_os = "linux")]
@@ -13,6 +14,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "server")]
+mod key;
 #[cfg(feature = "server")]
 mod serve;
 mod thumbnail;
@@ -40,6 +43,9 @@ enum Command {
     /// Upload image files through the API and wait for their thumbnails.
     #[cfg(feature = "server")]
     Upload(upload::Args),
+    /// Upload keys for scripts (`fitbox key create --name ci`).
+    #[cfg(feature = "server")]
+    Key(key::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +57,8 @@ fn main() -> ExitCode {
             init_tracing("info");
             runtime().and_then(|rt| rt.block_on(serve::run(args)).map(|()| ExitCode::SUCCESS))
         }
+        #[cfg(feature = "server")]
+        Command::Key(args) => key::run(args),
         #[cfg(feature = "server")]
         Command::Upload(args) => {
             init_tracing("warn");

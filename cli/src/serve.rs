@@ -18,6 +18,13 @@
 //! dropped and nothing is buffered beyond `--queue`. The workers' own writes (thumbnails,
 //! `rejected/` copies) never wait, so they cannot block on their own queue.
 //!
+//! Who may do what (`--auth`): `open` (the default) lets anyone upload and delete, and is only
+//! allowed on a loopback `--host`; `keys` takes upload keys (`fitbox key create`) and `oidc`
+//! OpenID Connect tokens from `--oidc-issuer` (and keys too, when given). With `keys` or `oidc`
+//! the mode is `--access signed-in-upload` (the default: anyone looks, callers upload and delete
+//! their own) or `private`. It is the presign Lambda's own code: `FITBOX_ACCESS_MODE` and the
+//! `FITBOX_OIDC_*` settings, taken from these options.
+//!
 //! Ctrl-C / SIGTERM: stop taking requests and work, finish the resizes in flight, exit 0.
 
 use std::path::PathBuf;
@@ -38,14 +45,67 @@ pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
 /// Bucket of thumbnails in the local stack.
 pub const RESIZED_BUCKET: &str = "fitbox-resized";
 
+/// How callers are known (`--auth`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthKind {
+    /// Nobody signs in; anyone may upload and delete (loopback only).
+    Open,
+    /// Upload keys only (`fitbox key create`; `--keys` / `FITBOX_UPLOAD_KEYS`).
+    Keys,
+    /// OpenID Connect tokens from `--oidc-issuer` (and upload keys, when given).
+    Oidc,
+}
+
+/// What needs a caller when `--auth` is not `open`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone may look; uploading, upload status and deleting need a caller.
+    SignedInUpload,
+    /// Looking needs a caller too; image links are signed.
+    Private,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// HTTP port for the web app and the API on 127.0.0.1 (0 picks a free port).
+    /// Address to listen on (web app, API and the embedded S3). Anything but loopback needs
+    /// `--auth keys` or `--auth oidc`: on a network, open mode would let anyone upload.
+    #[arg(long, default_value = "127.0.0.1", env = "FITBOX_HOST")]
+    host: std::net::IpAddr,
+    /// HTTP port for the web app and the API (0 picks a free port).
     #[arg(long, default_value_t = 8080, env = "FITBOX_PORT")]
     port: u16,
-    /// Port of the embedded S3 server on 127.0.0.1 (0 picks a free port).
+    /// Port of the embedded S3 server (0 picks a free port).
     #[arg(long, default_value_t = 9000, env = "FITBOX_S3_PORT")]
     s3_port: u16,
+    /// Who may do what: `open` (anyone; loopback only), `keys` or `oidc`.
+    #[arg(long, value_enum, default_value_t = AuthKind::Open, env = "FITBOX_AUTH")]
+    auth: AuthKind,
+    /// With `--auth keys|oidc`: whether looking at the gallery needs a caller too.
+    #[arg(long, value_enum, default_value_t = Access::SignedInUpload, env = "FITBOX_ACCESS")]
+    access: Access,
+    /// Upload keys: `name:role:sha256hex` entries from `fitbox key create`, comma-separated.
+    #[arg(
+        long,
+        env = "FITBOX_UPLOAD_KEYS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    keys: String,
+    /// OpenID Connect issuer URL (`--auth oidc`).
+    #[arg(long, env = "FITBOX_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The web app's public client id at the issuer.
+    #[arg(long, default_value = "fitbox-web", env = "FITBOX_OIDC_CLIENT_ID")]
+    oidc_client_id: String,
+    /// Accepted token audiences (`aud`, or `client_id`), comma-separated; default: the client id.
+    #[arg(long, env = "FITBOX_OIDC_AUDIENCES")]
+    oidc_audiences: Option<String>,
+    /// Claim holding the caller's groups.
+    #[arg(long, default_value = fitbox_presign::config::DEFAULT_ROLE_CLAIM, env = "FITBOX_OIDC_ROLE_CLAIM")]
+    oidc_role_claim: String,
+    /// Group in that claim that makes a caller an admin.
+    #[arg(long, default_value = fitbox_presign::config::DEFAULT_ADMIN_GROUP, env = "FITBOX_OIDC_ADMIN_GROUP")]
+    oidc_admin_group: String,
     /// Directory for the buckets; survives restarts.
     #[arg(long, default_value = "./fitbox-data", env = "FITBOX_DATA")]
     data: PathBuf,
@@ -93,6 +153,64 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
 }
 
 impl Args {
+    /// The mode, keys and issuer these options ask for, checked against `--host`.
+    fn access(
+        &self,
+    ) -> anyhow::Result<(
+        fitbox_presign::AccessMode,
+        fitbox_presign::auth::UploadKeys,
+        Option<fitbox_presign::auth::OidcConfig>,
+    )> {
+        use fitbox_presign::AccessMode;
+        let keys = fitbox_presign::auth::UploadKeys::parse(&self.keys)
+            .map_err(|e| anyhow::anyhow!("--keys / FITBOX_UPLOAD_KEYS: {e}"))?;
+        let mode = match (self.auth, self.access) {
+            (AuthKind::Open, _) => AccessMode::Open,
+            (_, Access::SignedInUpload) => AccessMode::SignedInUpload,
+            (_, Access::Private) => AccessMode::Private,
+        };
+        if mode == AccessMode::Open && !self.host.is_loopback() {
+            anyhow::bail!(
+                "--host {}: on a network, open mode would let anyone there upload and delete \
+                 images. Use --auth keys (with FITBOX_UPLOAD_KEYS from `fitbox key create`) or \
+                 --auth oidc --oidc-issuer URL, or keep --host 127.0.0.1",
+                self.host
+            );
+        }
+        let oidc = match (self.auth, &self.oidc_issuer) {
+            (AuthKind::Oidc, None) => anyhow::bail!("--auth oidc needs --oidc-issuer URL"),
+            (AuthKind::Oidc, Some(issuer)) => {
+                if !fitbox_core::settings::is_http_url(issuer) {
+                    anyhow::bail!("--oidc-issuer {issuer:?}: expected an http(s) URL");
+                }
+                Some(fitbox_presign::auth::OidcConfig {
+                    issuer: issuer.clone(),
+                    client_id: self.oidc_client_id.clone(),
+                    audiences: match &self.oidc_audiences {
+                        Some(a) => a
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|a| !a.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        None => vec![self.oidc_client_id.clone()],
+                    },
+                    role_claim: self.oidc_role_claim.clone(),
+                    admin_group: self.oidc_admin_group.clone(),
+                    leeway_secs: fitbox_presign::auth::LEEWAY_SECS,
+                })
+            }
+            _ => None,
+        };
+        if self.auth == AuthKind::Keys && keys.is_empty() {
+            anyhow::bail!(
+                "--auth keys needs at least one key: run `fitbox key create --name NAME` and pass \
+                 its FITBOX_UPLOAD_KEYS line"
+            );
+        }
+        Ok((mode, keys, oidc))
+    }
+
     fn options(&self) -> fitbox_core::Options {
         fitbox_core::Options {
             box_width: self.box_size.0,
@@ -111,6 +229,7 @@ impl Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let opts = args.options();
     opts.validate()?;
+    let (access_mode, upload_keys, oidc) = args.access()?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create the data directory {}", args.data.display()))?;
     let data = args.data.canonicalize()?;
@@ -122,16 +241,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     // Bind the web port first: the S3 server's CORS origins name it.
-    let http = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+    let http = tokio::net::TcpListener::bind((args.host, args.port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let http_addr = http.local_addr()?;
-    let origins = vec![
+    let mut origins = vec![
         format!("http://127.0.0.1:{}", http_addr.port()),
         format!("http://localhost:{}", http_addr.port()),
     ];
+    if !args.host.is_loopback() {
+        origins.push(format!("http://{http_addr}"));
+    }
 
     let mut s3_opts = fitbox_local_s3::Options::new(data.join("s3"));
+    s3_opts.host = args.host;
     s3_opts.port = args.s3_port;
     s3_opts.cors_origins = origins.clone();
     s3_opts.buckets = vec![UPLOAD_BUCKET.into(), RESIZED_BUCKET.into()];
@@ -160,10 +283,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     api_cfg.url_ttl = Duration::from_secs(args.url_ttl_secs);
     api_cfg.cors_origins = origins;
     api_cfg.s3_endpoint = Some(s3.endpoint());
-    let api = fitbox_presign::router(fitbox_presign::AppState::new(
-        client.clone(),
-        Arc::new(api_cfg),
-    ));
+    api_cfg.access_mode = access_mode;
+    api_cfg.upload_keys = upload_keys;
+    api_cfg.oidc = oidc;
+    api_cfg.check_access()?;
+    let api = fitbox_presign::router(
+        fitbox_presign::AppState::new(client.clone(), Arc::new(api_cfg))
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
 
     // The resizer: the same library the resize Lambda runs.
     let resize_cfg = Arc::new(resize_config(opts, s3_timeout));
@@ -189,6 +316,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let app = with_site(api, &args.dist);
 
     println!("fitbox listening on http://{http_addr}");
+    println!("fitbox access {access_mode}");
     println!("fitbox s3 endpoint {}", s3.endpoint());
     println!("fitbox data {}", data.display());
     tracing::info!(%http_addr, s3 = %s3.endpoint(), workers, "fitbox serve started");

@@ -37,6 +37,28 @@ pub struct Args {
     /// Print one JSON object per file instead of a text line.
     #[arg(long)]
     json: bool,
+    /// Upload key (`fitbox key create`), sent as `Authorization: Bearer` to the API (never to
+    /// the storage the signed URLs point at). Needed unless the API is open.
+    #[arg(long, env = "FITBOX_KEY", hide_env_values = true)]
+    key: Option<String>,
+}
+
+/// Adds the caller's key to API requests.
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: Option<String>,
+}
+
+impl Api {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        }
+    }
 }
 
 /// What happened to one file.
@@ -57,9 +79,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()?;
-    let config: ConfigResponse = get_json(&http, &format!("{api}/api/config"))
+    let api = Api {
+        http: http.clone(),
+        base: api,
+        key: args.key.clone().filter(|k| !k.trim().is_empty()),
+    };
+    let config: ConfigResponse = get_json(api.request(reqwest::Method::GET, "/api/config"))
         .await
-        .with_context(|| format!("cannot reach the fitbox API at {api}"))?;
+        .with_context(|| format!("cannot reach the fitbox API at {}", api.base))?;
+    if config.access.upload_needs_caller && api.key.is_none() {
+        bail!(
+            "the API at {} takes uploads from signed-in callers only ({} mode): set FITBOX_KEY \
+             to an upload key (`fitbox key create` on the server's side) or pass --key",
+            api.base,
+            config.access.mode
+        );
+    }
     let limits = config.options().limits;
 
     // 1. Read and guard every file locally.
@@ -101,7 +136,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar.set_prefix(args.files[i].display().to_string());
         let (http, api) = (http.clone(), api.clone());
         async move {
-            let outcome = match ticket(&http, &api, &request).await {
+            let outcome = match ticket(&api, &request).await {
                 Ok(ticket) => send_one(&http, &api, ticket, bytes, &bar, wait).await,
                 Err(e) => Outcome::Failed(format!("{e:#}")),
             };
@@ -162,13 +197,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn ticket(
-    http: &reqwest::Client,
-    api: &str,
-    req: &UploadRequest,
-) -> anyhow::Result<UploadTicket> {
-    let resp = http
-        .post(format!("{api}/api/uploads"))
+async fn ticket(api: &Api, req: &UploadRequest) -> anyhow::Result<UploadTicket> {
+    let resp = api
+        .request(reqwest::Method::POST, "/api/uploads")
         .json(req)
         .send()
         .await
@@ -178,7 +209,7 @@ async fn ticket(
 
 async fn send_one(
     http: &reqwest::Client,
-    api: &str,
+    api: &Api,
     ticket: UploadTicket,
     bytes: Vec<u8>,
     bar: &ProgressBar,
@@ -215,7 +246,8 @@ async fn send_one(
     let deadline = Instant::now() + wait;
     let mut delay = Duration::from_millis(100);
     loop {
-        match get_json::<UploadStatus>(http, &format!("{api}/api/uploads/{}", ticket.id)).await {
+        let status = api.request(reqwest::Method::GET, &format!("/api/uploads/{}", ticket.id));
+        match get_json::<UploadStatus>(status).await {
             Ok(UploadStatus {
                 state: UploadState::Ready { image },
                 ..
@@ -244,10 +276,9 @@ async fn send_one(
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
-    url: &str,
+    req: reqwest::RequestBuilder,
 ) -> anyhow::Result<T> {
-    json_or_error(http.get(url).send().await?).await
+    json_or_error(req.send().await?).await
 }
 
 async fn json_or_error<T: serde::de::DeserializeOwned>(

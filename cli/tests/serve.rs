@@ -769,3 +769,125 @@ async fn slow_header_clients_are_cut_off() {
         );
     }
 }
+
+/// Open mode is for loopback only: `--host` anything else is refused before anything listens,
+/// with a message naming the modes to use instead.
+#[test]
+fn open_mode_refuses_a_network_host() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--s3-port",
+            "0",
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--host 0.0.0.0"), "{stderr}");
+    assert!(stderr.contains("--auth keys"), "{stderr}");
+    assert!(stderr.contains("--auth oidc"), "{stderr}");
+    // Keys mode with no key is refused too.
+    let out = Command::new(BIN)
+        .args(["serve", "--auth", "keys", "--port", "0", "--s3-port", "0"])
+        .arg("--data")
+        .arg(data.path())
+        .env_remove("FITBOX_UPLOAD_KEYS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("fitbox key create"), "{stderr}");
+}
+
+/// `fitbox key create` prints a key and the server's line; `fitbox serve --auth keys` with that
+/// line refuses `fitbox upload` without the key (non-zero exit, the server's message) and takes
+/// it with `FITBOX_KEY`, recording the key's name as the owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_keys_from_key_create_to_upload() {
+    let out = Command::new(BIN)
+        .args(["key", "create", "--name", "ci"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("FITBOX_KEY="))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("FITBOX_UPLOAD_KEYS="))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    assert!(key.starts_with("fbk_") && key.len() == 47, "{key}");
+    assert!(
+        line.starts_with("ci:uploader:") && !line.contains(&key[4..]),
+        "{line}"
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::launch(
+        data.path(),
+        Launch {
+            args: vec!["--auth", "keys"],
+            env: vec![("FITBOX_UPLOAD_KEYS", line)],
+            ..Launch::default()
+        },
+    );
+    let photo = testdata().join("edge").join("Landscape_6.jpg");
+    let upload = |key: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["upload", "--api", &server.api])
+            .arg(&photo)
+            .env_remove("FITBOX_KEY");
+        if let Some(k) = key {
+            cmd.env("FITBOX_KEY", k);
+        }
+        cmd.output().unwrap()
+    };
+    let without = upload(None);
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert_eq!(without.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("signed-in-upload"), "{stderr}");
+    assert!(stderr.contains("FITBOX_KEY"), "{stderr}");
+    let wrong = upload(Some("fbk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    let said = String::from_utf8_lossy(&wrong.stdout);
+    assert_eq!(wrong.status.code(), Some(1), "{said}");
+    assert!(said.contains("unknown upload key"), "{said}");
+    let s3 = server.s3();
+    assert!(keys(&s3, UPLOAD_BUCKET, "uploads/").await.is_empty());
+
+    let with = upload(Some(&key));
+    let said = String::from_utf8_lossy(&with.stdout);
+    assert!(
+        with.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(said.contains(": ready 400x267 "), "{said}");
+    let records = keys(&s3, UPLOAD_BUCKET, "owners/").await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let head = s3
+        .head_object()
+        .bucket(UPLOAD_BUCKET)
+        .key(&records[0])
+        .send()
+        .await
+        .unwrap();
+    // Percent-encoded to ASCII like the file name (a subject may hold any character).
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("owner"))
+            .map(|o| fitbox_core::keys::decode_filename(o)),
+        Some("key:ci".to_string())
+    );
+}

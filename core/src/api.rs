@@ -19,6 +19,46 @@ pub struct ConfigResponse {
     pub max_bytes: u64,
     pub max_pixels: u64,
     pub accepted_types: Vec<String>,
+    /// Who may do what, and how to sign in.
+    #[serde(default)]
+    pub access: AccessInfo,
+}
+
+/// What `GET /api/config` says about access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessInfo {
+    /// `open`, `signed-in-upload` or `private`.
+    pub mode: String,
+    /// Whether uploading (and upload status and deleting) needs a caller.
+    pub upload_needs_caller: bool,
+    /// Whether looking at the gallery needs a caller.
+    pub view_needs_caller: bool,
+    /// Where people sign in, when an OpenID issuer is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcInfo>,
+    /// Whether upload keys (`Authorization: Bearer fbk_...`) are accepted.
+    pub upload_keys: bool,
+}
+
+impl Default for AccessInfo {
+    fn default() -> Self {
+        AccessInfo {
+            mode: "open".into(),
+            upload_needs_caller: false,
+            view_needs_caller: false,
+            oidc: None,
+            upload_keys: false,
+        }
+    }
+}
+
+/// The OpenID Connect issuer and the web app's public client there (authorization code flow
+/// with PKCE; the rest comes from `{issuer}/.well-known/openid-configuration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcInfo {
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: String,
 }
 
 impl ConfigResponse {
@@ -47,6 +87,7 @@ impl ConfigResponse {
             max_bytes: opts.limits.max_bytes,
             max_pixels: opts.limits.max_pixels,
             accepted_types: ACCEPTED_TYPES.iter().map(|s| s.to_string()).collect(),
+            access: AccessInfo::default(),
         }
     }
 }
@@ -107,6 +148,9 @@ pub struct ImageEntry {
     /// SHA-256 (hex) of the thumbnail's RGBA pixels; present in upload status answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixel_sha256: Option<String>,
+    /// Whether the caller may delete this image (`DELETE /api/images/{id}`).
+    #[serde(default)]
+    pub can_delete: bool,
 }
 
 /// `GET /api/images`: one page, newest first.

@@ -8,6 +8,9 @@
 //!   and a repeated event for the same upload rewrites the same key (the pipeline is
 //!   deterministic).
 //! * Refused originals are moved to `rejected/{id}` in the upload bucket.
+//! * Who uploaded what: `owners/{id}` in the upload bucket, an empty object whose metadata holds
+//!   the owner and the file name. The resize function writes it before the thumbnail, so the
+//!   publicly served thumbnail carries nothing that identifies anyone.
 //!
 //! Keys that were not made by this scheme (someone copied `uploads/my photo.jpg` in by hand)
 //! still work: the part after `uploads/` is kept as the "name" and used in the other prefixes.
@@ -20,6 +23,8 @@ pub const UPLOAD_PREFIX: &str = "uploads/";
 pub const REJECTED_PREFIX: &str = "rejected/";
 /// Prefix of thumbnails (resized bucket).
 pub const IMAGE_PREFIX: &str = "images/";
+/// Prefix of owner records (upload bucket).
+pub const OWNER_PREFIX: &str = "owners/";
 
 /// Length of an id made by [`new_id`].
 pub const ID_LEN: usize = 27;
@@ -42,6 +47,10 @@ pub mod meta {
     pub const REASON: &str = "reason";
     /// Machine-readable error code of a rejection.
     pub const REASON_CODE: &str = "reason-code";
+    /// Who asked for the upload ticket: `oidc:{sub}`, `key:{name}` or `anonymous`,
+    /// percent-encoded to ASCII like [`FILENAME`]. Signed into the upload's PUT, so the uploader
+    /// cannot change it; on originals, refused copies and owner records, never on thumbnails.
+    pub const OWNER: &str = "owner";
 }
 
 /// A new upload id for `now_ms` (milliseconds since the Unix epoch) and 64 random bits.
@@ -81,6 +90,11 @@ pub fn upload_name(upload_key: &str) -> Option<&str> {
 /// `rejected/NAME` for an upload key `uploads/NAME`.
 pub fn rejected_key(upload_key: &str) -> Option<String> {
     upload_name(upload_key).map(|name| format!("{REJECTED_PREFIX}{name}"))
+}
+
+/// `owners/NAME` for an upload key `uploads/NAME`.
+pub fn owner_key(upload_key: &str) -> Option<String> {
+    upload_name(upload_key).map(|name| format!("{OWNER_PREFIX}{name}"))
 }
 
 /// The prefix under which the thumbnail of `uploads/NAME` lives: `images/NAME/`.

@@ -77,7 +77,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Options {
     /// Directory holding the buckets (created if missing).
     pub root: PathBuf,
-    /// Port on 127.0.0.1; 0 picks a free one.
+    /// Address to listen on: 127.0.0.1 unless `fitbox serve --host` asks for another.
+    pub host: std::net::IpAddr,
+    /// Port on `host`; 0 picks a free one.
     pub port: u16,
     pub access_key: String,
     pub secret_key: String,
@@ -94,6 +96,7 @@ impl Options {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Options {
             root: root.into(),
+            host: Ipv4Addr::LOCALHOST.into(),
             port: 0,
             access_key: DEFAULT_ACCESS_KEY.to_owned(),
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
@@ -211,9 +214,9 @@ impl LocalS3 {
         };
         let service = tower::ServiceBuilder::new().option_layer(cors).service(s3);
 
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
+        let listener = TcpListener::bind((opts.host, opts.port))
             .await
-            .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
+            .with_context(|| format!("binding {}:{}", opts.host, opts.port))?;
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve_connections(
@@ -232,7 +235,7 @@ impl LocalS3 {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://HOST:PORT` (`http://127.0.0.1:PORT` unless another host was asked for).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut cfg = Config::new(UPLOADS, RESIZED);
     cfg.s3_endpoint = Some(s3.endpoint());
-    let state = AppState::new(s3.client(), Arc::new(cfg));
+    let state = AppState::new(s3.client(), Arc::new(cfg))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     {

@@ -7,6 +7,8 @@ use std::time::Duration;
 use fitbox_core::settings::{is_http_url, Vars};
 use fitbox_core::Options;
 
+use crate::auth::{AccessMode, OidcConfig, UploadKeys};
+
 /// Longest lifetime S3 accepts for a presigned URL (7 days).
 pub const MAX_URL_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Largest object one S3 PutObject accepts (5 GiB).
@@ -31,12 +33,26 @@ pub struct Config {
     pub cdn_base_url: Option<String>,
     /// S3 endpoint URL (path-style), for local stacks.
     pub s3_endpoint: Option<String>,
+    /// What needs a caller.
+    pub access_mode: AccessMode,
+    /// The OpenID Connect issuer whose tokens name callers, if any.
+    pub oidc: Option<OidcConfig>,
+    /// Upload keys for scripts (hashes only).
+    pub upload_keys: UploadKeys,
+    /// CloudFront distribution whose cached copy of a deleted image is invalidated.
+    pub cdn_distribution_id: Option<String>,
 }
+
+/// Default claim holding an OIDC caller's groups (Cognito's).
+pub const DEFAULT_ROLE_CLAIM: &str = "cognito:groups";
+/// Default group that makes an OIDC caller an admin.
+pub const DEFAULT_ADMIN_GROUP: &str = "admin";
 
 pub use fitbox_core::settings::ConfigError;
 
 impl Config {
-    /// Defaults for everything but the two buckets.
+    /// Defaults for everything but the two buckets, in [`AccessMode::Open`] (tests and local
+    /// stacks; [`Config::from_env`], what the Lambda reads, defaults to signed-in uploads).
     pub fn new(upload_bucket: impl Into<String>, resized_bucket: impl Into<String>) -> Self {
         Config {
             upload_bucket: upload_bucket.into(),
@@ -46,6 +62,10 @@ impl Config {
             cors_origins: Vec::new(),
             cdn_base_url: None,
             s3_endpoint: None,
+            access_mode: AccessMode::Open,
+            oidc: None,
+            upload_keys: UploadKeys::default(),
+            cdn_distribution_id: None,
         }
     }
 
@@ -99,6 +119,47 @@ impl Config {
             .http_url("FITBOX_CDN_BASE_URL")?
             .map(|v| v.trim_end_matches('/').to_string());
         cfg.s3_endpoint = vars.http_url("FITBOX_S3_ENDPOINT")?;
+        // A deployed API is never open by accident: without FITBOX_ACCESS_MODE uploads need
+        // a caller.
+        cfg.access_mode = match var("FITBOX_ACCESS_MODE") {
+            None => AccessMode::SignedInUpload,
+            Some(v) => AccessMode::parse(&v).ok_or_else(|| {
+                invalid(
+                    "FITBOX_ACCESS_MODE",
+                    &v,
+                    "expected open, signed-in-upload or private",
+                )
+            })?,
+        };
+        if let Some(issuer) = vars.http_url("FITBOX_OIDC_ISSUER")? {
+            let client_id = vars.required("FITBOX_OIDC_CLIENT_ID")?;
+            let audiences = match var("FITBOX_OIDC_AUDIENCES") {
+                Some(v) => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                None => vec![client_id.clone()],
+            };
+            cfg.oidc = Some(OidcConfig {
+                // Exactly as tokens carry it in `iss` (Auth0's ends with a `/`).
+                issuer,
+                client_id,
+                audiences,
+                role_claim: var("FITBOX_OIDC_ROLE_CLAIM")
+                    .unwrap_or_else(|| DEFAULT_ROLE_CLAIM.into()),
+                admin_group: var("FITBOX_OIDC_ADMIN_GROUP")
+                    .unwrap_or_else(|| DEFAULT_ADMIN_GROUP.into()),
+                leeway_secs: crate::auth::LEEWAY_SECS,
+            });
+        }
+        if let Some(v) = var("FITBOX_UPLOAD_KEYS") {
+            cfg.upload_keys =
+                UploadKeys::parse(&v).map_err(|e| invalid("FITBOX_UPLOAD_KEYS", "...", &e))?;
+        }
+        cfg.cdn_distribution_id = var("FITBOX_CDN_DISTRIBUTION_ID");
+        cfg.check_access()?;
         if cfg.options.limits.max_bytes > MAX_PUT_BYTES {
             return Err(invalid(
                 "FITBOX_MAX_BYTES",
@@ -107,6 +168,24 @@ impl Config {
             ));
         }
         Ok(cfg)
+    }
+}
+
+impl Config {
+    /// A mode that needs callers needs a way to name them: an issuer or upload keys.
+    pub fn check_access(&self) -> Result<(), ConfigError> {
+        if self.access_mode != AccessMode::Open
+            && self.oidc.is_none()
+            && self.upload_keys.is_empty()
+        {
+            return Err(ConfigError::invalid(
+                "FITBOX_ACCESS_MODE",
+                self.access_mode.as_str(),
+                "nobody could sign in: set FITBOX_OIDC_ISSUER (and FITBOX_OIDC_CLIENT_ID) or \
+                 FITBOX_UPLOAD_KEYS (from `fitbox key create`)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -142,14 +221,54 @@ mod tests {
         ("FITBOX_RESIZED_BUCKET", "res"),
     ];
 
+    const KEY: &str =
+        "ci:uploader:0000000000000000000000000000000000000000000000000000000000000000";
+
     #[test]
     fn defaults_apply() {
-        let cfg = Config::from_lookup(lookup(&BUCKETS)).unwrap();
-        assert_eq!(cfg, Config::new("up", "res"));
+        let mut pairs = BUCKETS.to_vec();
+        pairs.push(("FITBOX_UPLOAD_KEYS", KEY));
+        let cfg = Config::from_lookup(lookup(&pairs)).unwrap();
+        let mut want = Config::new("up", "res");
+        want.access_mode = AccessMode::SignedInUpload;
+        want.upload_keys = UploadKeys::parse(KEY).unwrap();
+        assert_eq!(cfg, want);
         assert_eq!(cfg.url_ttl, Duration::from_secs(300));
         assert_eq!(cfg.options.box_width, 400);
         assert_eq!(cfg.options.box_height, 400);
         assert!(cfg.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn a_mode_with_callers_needs_a_way_to_name_them() {
+        let err = Config::from_lookup(lookup(&BUCKETS)).unwrap_err();
+        assert!(err.to_string().contains("FITBOX_UPLOAD_KEYS"), "{err}");
+        let mut pairs = BUCKETS.to_vec();
+        pairs.push(("FITBOX_ACCESS_MODE", "open"));
+        assert_eq!(
+            Config::from_lookup(lookup(&pairs)).unwrap().access_mode,
+            AccessMode::Open
+        );
+        pairs.pop();
+        pairs.extend([
+            ("FITBOX_ACCESS_MODE", "private"),
+            ("FITBOX_OIDC_ISSUER", "https://id.example/pool/"),
+        ]);
+        assert_eq!(
+            Config::from_lookup(lookup(&pairs)),
+            Err(ConfigError::Missing("FITBOX_OIDC_CLIENT_ID"))
+        );
+        pairs.push(("FITBOX_OIDC_CLIENT_ID", "web"));
+        let cfg = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(cfg.access_mode, AccessMode::Private);
+        let oidc = cfg.oidc.expect("oidc");
+        assert_eq!(
+            oidc.issuer, "https://id.example/pool/",
+            "kept as tokens carry it"
+        );
+        assert_eq!(oidc.audiences, vec!["web"]);
+        assert_eq!(oidc.role_claim, "cognito:groups");
+        assert_eq!(oidc.admin_group, "admin");
     }
 
     #[test]
@@ -180,8 +299,24 @@ mod tests {
             ),
             ("FITBOX_CDN_BASE_URL", "https://cdn.example/"),
             ("FITBOX_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("FITBOX_ACCESS_MODE", "signed-in-upload"),
+            ("FITBOX_OIDC_ISSUER", "https://id.example"),
+            ("FITBOX_OIDC_CLIENT_ID", "web"),
+            ("FITBOX_OIDC_AUDIENCES", "web, api"),
+            ("FITBOX_OIDC_ROLE_CLAIM", "groups"),
+            ("FITBOX_OIDC_ADMIN_GROUP", "owners"),
+            ("FITBOX_UPLOAD_KEYS", KEY),
+            ("FITBOX_CDN_DISTRIBUTION_ID", "E123"),
         ]);
         let cfg = Config::from_lookup(lookup(&pairs)).unwrap();
+        let oidc = cfg.oidc.clone().expect("oidc");
+        assert_eq!(oidc.audiences, vec!["web", "api"]);
+        assert_eq!(
+            (oidc.role_claim.as_str(), oidc.admin_group.as_str()),
+            ("groups", "owners")
+        );
+        assert!(!cfg.upload_keys.is_empty());
+        assert_eq!(cfg.cdn_distribution_id.as_deref(), Some("E123"));
         assert_eq!((cfg.options.box_width, cfg.options.box_height), (320, 200));
         assert!(cfg.options.enlarge);
         assert_eq!(cfg.options.quality, 70);
@@ -194,8 +329,13 @@ mod tests {
         );
         assert_eq!(cfg.cdn_base_url.as_deref(), Some("https://cdn.example"));
         assert_eq!(cfg.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        let square =
-            Config::from_lookup(lookup(&[BUCKETS[0], BUCKETS[1], ("FITBOX_BOX", "64")])).unwrap();
+        let square = Config::from_lookup(lookup(&[
+            BUCKETS[0],
+            BUCKETS[1],
+            ("FITBOX_BOX", "64"),
+            ("FITBOX_UPLOAD_KEYS", KEY),
+        ]))
+        .unwrap();
         assert_eq!(
             (square.options.box_width, square.options.box_height),
             (64, 64)
@@ -221,8 +361,14 @@ mod tests {
             ("FITBOX_CORS_ORIGINS", "a.example"),
             ("FITBOX_CDN_BASE_URL", "cdn.example"),
             ("FITBOX_S3_ENDPOINT", "localhost:9000"),
+            ("FITBOX_ACCESS_MODE", "public"),
+            ("FITBOX_OIDC_ISSUER", "id.example"),
+            ("FITBOX_UPLOAD_KEYS", "ci:root:00"),
         ] {
             let mut pairs = BUCKETS.to_vec();
+            if var != "FITBOX_UPLOAD_KEYS" {
+                pairs.push(("FITBOX_UPLOAD_KEYS", KEY));
+            }
             pairs.push((var, value));
             let err = Config::from_lookup(lookup(&pairs)).expect_err(value);
             assert!(

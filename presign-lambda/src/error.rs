@@ -77,6 +77,20 @@ pub enum ApiError {
     /// 502 `storage_error`: S3 refused the call (e.g. missing bucket, denied access).
     #[error("storage refused the request ({0})")]
     Storage(String),
+    /// 401 `unauthenticated`: no caller where one is needed, or a bad key or token (the
+    /// answer carries `WWW-Authenticate: Bearer`, with `error="invalid_token"` when a token was
+    /// given).
+    #[error("{reason}")]
+    Unauthenticated { reason: String, token_given: bool },
+    /// 403 `forbidden`: the caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `image_not_found`: nothing stored under this id.
+    #[error("no image or upload with id {0}")]
+    ImageNotFound(String),
+    /// 503 `auth_unavailable`: the OpenID issuer's keys cannot be fetched and none are cached.
+    #[error("sign-in cannot be checked right now (the issuer's keys are unavailable: {0}); try again shortly")]
+    AuthUnavailable(String),
     /// 500 `internal`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -84,7 +98,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every `error.code` this API can answer with (also listed in `openapi.yaml`).
-    pub const CODES: [&'static str; 20] = [
+    pub const CODES: [&'static str; 24] = [
         "invalid_json",
         "invalid_body",
         "body_too_large",
@@ -104,6 +118,10 @@ impl ApiError {
         "method_not_allowed",
         "storage_unavailable",
         "storage_error",
+        "unauthenticated",
+        "forbidden",
+        "image_not_found",
+        "auth_unavailable",
         "internal",
     ];
 
@@ -125,9 +143,11 @@ impl ApiError {
             }
             NotJson | UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Item { source, .. } => source.status(),
-            UploadNotFound(_) | RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Forbidden(_) => StatusCode::FORBIDDEN,
+            UploadNotFound(_) | RouteNotFound { .. } | ImageNotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            StorageUnavailable(_) | AuthUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Storage(_) => StatusCode::BAD_GATEWAY,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -157,6 +177,10 @@ impl ApiError {
             MethodNotAllowed(_) => "method_not_allowed",
             StorageUnavailable(_) => "storage_unavailable",
             Storage(_) => "storage_error",
+            Unauthenticated { .. } => "unauthenticated",
+            Forbidden(_) => "forbidden",
+            ImageNotFound(_) => "image_not_found",
+            AuthUnavailable(_) => "auth_unavailable",
             Internal(_) => "internal",
         }
     }
@@ -199,7 +223,22 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code(), error = %self, "request refused");
         }
-        json_error(status, self.code(), &self.to_string())
+        let mut resp = json_error(status, self.code(), &self.to_string());
+        if let ApiError::Unauthenticated { token_given, .. } = &self {
+            // RFC 6750 section 3: the scheme, and what was wrong with a token that was sent.
+            let value = if *token_given {
+                format!(
+                    "Bearer realm=\"fitbox\", error=\"invalid_token\", error_description=\"{}\"",
+                    self.to_string().replace(['"', '\\'], "'")
+                )
+            } else {
+                "Bearer realm=\"fitbox\"".to_string()
+            };
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        resp
     }
 }
 
@@ -264,6 +303,13 @@ mod tests {
             ApiError::MethodNotAllowed(String::new()),
             ApiError::StorageUnavailable(String::new()),
             ApiError::Storage(String::new()),
+            ApiError::Unauthenticated {
+                reason: String::new(),
+                token_given: false,
+            },
+            ApiError::Forbidden(String::new()),
+            ApiError::ImageNotFound(String::new()),
+            ApiError::AuthUnavailable(String::new()),
             ApiError::Internal(String::new()),
             ApiError::Item {
                 index: 0,
@@ -292,6 +338,10 @@ mod tests {
                 | ApiError::MethodNotAllowed(_)
                 | ApiError::StorageUnavailable(_)
                 | ApiError::Storage(_)
+                | ApiError::Unauthenticated { .. }
+                | ApiError::Forbidden(_)
+                | ApiError::ImageNotFound(_)
+                | ApiError::AuthUnavailable(_)
                 | ApiError::Internal(_) => {}
             }
         }
@@ -310,7 +360,10 @@ mod tests {
         for e in &all {
             let server_side = matches!(
                 e,
-                ApiError::StorageUnavailable(_) | ApiError::Storage(_) | ApiError::Internal(_)
+                ApiError::StorageUnavailable(_)
+                    | ApiError::Storage(_)
+                    | ApiError::AuthUnavailable(_)
+                    | ApiError::Internal(_)
             );
             assert_eq!(e.status().is_server_error(), server_side, "{e:?}");
             assert!(e.status().is_client_error() || server_side, "{e:?}");

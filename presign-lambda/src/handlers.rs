@@ -5,20 +5,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_s3::presigning::PresigningConfig;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fitbox_core::api::{
-    rfc3339_ms, ConfigResponse, ImageEntry, ImagePage, UploadRequest, UploadState, UploadStatus,
-    UploadTicket, ACCEPTED_TYPES,
+    rfc3339_ms, AccessInfo, ConfigResponse, ImageEntry, ImagePage, OidcInfo, UploadRequest,
+    UploadState, UploadStatus, UploadTicket, ACCEPTED_TYPES,
 };
 use fitbox_core::keys;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::auth::{AccessMode, Caller, Role};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::{cursor, AppState};
+
+/// Owner recorded for uploads in [`AccessMode::Open`], where nobody signs in.
+pub const ANONYMOUS: &str = "anonymous";
+/// Scopes the web app asks the OpenID issuer for.
+pub const OIDC_SCOPES: &str = "openid email profile";
 
 /// Most upload requests in one array body.
 pub const MAX_BATCH: usize = 100;
@@ -42,16 +48,41 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `GET /api/config`.
+/// `GET /api/config`: the pipeline's settings and who may do what. Needs no caller in any
+/// mode: the page reads it to know whether to offer sign-in.
 pub async fn config(State(st): State<AppState>) -> Json<ConfigResponse> {
-    Json(ConfigResponse::from_options(&st.cfg.options))
+    let mut resp = ConfigResponse::from_options(&st.cfg.options);
+    let mode = st.auth.mode;
+    resp.access = AccessInfo {
+        mode: mode.as_str().into(),
+        upload_needs_caller: mode.changes_need_caller(),
+        view_needs_caller: mode.viewing_needs_caller(),
+        oidc: st.cfg.oidc.as_ref().map(|o| OidcInfo {
+            issuer: o.issuer.clone(),
+            client_id: o.client_id.clone(),
+            scopes: OIDC_SCOPES.into(),
+        }),
+        upload_keys: !st.cfg.upload_keys.is_empty(),
+    };
+    Json(resp)
+}
+
+/// The owner recorded on an upload made by `caller` (anonymous in open mode).
+fn owner_of(caller: Option<&Caller>) -> String {
+    caller.map_or_else(|| ANONYMOUS.to_string(), |c| c.owner.clone())
 }
 
 /// `POST /api/uploads`: one request object gives one ticket, an array gives an array.
 pub async fn create_uploads(
     State(st): State<AppState>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    let caller = st
+        .auth
+        .require(&headers, st.auth.mode.changes_need_caller())
+        .await?;
+    let owner = owner_of(caller.as_ref());
     match body {
         Value::Array(items) => {
             if items.is_empty() {
@@ -78,13 +109,17 @@ pub async fn create_uploads(
             }
             let mut tickets = Vec::with_capacity(requests.len());
             for (index, req) in requests.iter().enumerate() {
-                tickets.push(presign_put(&st, req).await.map_err(item_err(index))?);
+                tickets.push(
+                    presign_put(&st, req, &owner)
+                        .await
+                        .map_err(item_err(index))?,
+                );
             }
             Ok((StatusCode::CREATED, Json(tickets)).into_response())
         }
         Value::Object(_) => {
             let req = validate(&st, parse_request(body)?)?;
-            let ticket = presign_put(&st, &req).await?;
+            let ticket = presign_put(&st, &req, &owner).await?;
             let location = format!("/api/uploads/{}", ticket.id);
             Ok((
                 StatusCode::CREATED,
@@ -142,7 +177,11 @@ pub fn filename_metadata(name: &str) -> String {
     keys::sanitize_filename(name).replace(' ', "%20")
 }
 
-async fn presign_put(st: &AppState, req: &UploadRequest) -> Result<UploadTicket, ApiError> {
+async fn presign_put(
+    st: &AppState,
+    req: &UploadRequest,
+    owner: &str,
+) -> Result<UploadTicket, ApiError> {
     let now = st.clock.now();
     let now_ms = ms_since_epoch(now);
     let random = st
@@ -164,6 +203,8 @@ async fn presign_put(st: &AppState, req: &UploadRequest) -> Result<UploadTicket,
     if !filename.is_empty() {
         put = put.metadata(keys::meta::FILENAME, filename);
     }
+    // Signed like the rest: a client that changes or drops it fails S3's signature check.
+    put = put.metadata(keys::meta::OWNER, filename_metadata(owner));
     let presigned = put
         .presigned(presigning(now, st.cfg.url_ttl)?)
         .await
@@ -198,21 +239,21 @@ fn presigning(start: SystemTime, ttl: Duration) -> Result<PresigningConfig, ApiE
 /// else `404`.
 pub async fn upload_status(
     State(st): State<AppState>,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<UploadStatus>, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::InvalidPath(e.body_text()))?;
-    if !keys::is_valid_id(&id) {
-        let mut shown = id;
-        shown.truncate(shown.floor_char_boundary(64));
-        return Err(ApiError::InvalidId(shown));
-    }
+    let caller = st
+        .auth
+        .require(&headers, st.auth.mode.changes_need_caller())
+        .await?;
+    let id = valid_id(path)?;
     let found = |state| {
         Ok(Json(UploadStatus {
             id: id.clone(),
             state,
         }))
     };
-    if let Some(state) = finished(&st, &id).await? {
+    if let Some(state) = finished(&st, &id, caller.as_ref()).await? {
         return found(state);
     }
     if head(&st, &st.cfg.upload_bucket, &keys::upload_key(&id))
@@ -230,14 +271,29 @@ pub async fn upload_status(
         return found(UploadState::Pending);
     }
     // The resizer may have moved the original between the calls above: look once more.
-    if let Some(state) = finished(&st, &id).await? {
+    if let Some(state) = finished(&st, &id, caller.as_ref()).await? {
         return found(state);
     }
     Err(ApiError::UploadNotFound(id))
 }
 
+/// The id in the path, checked.
+fn valid_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::InvalidPath(e.body_text()))?;
+    if !keys::is_valid_id(&id) {
+        let mut shown = id;
+        shown.truncate(shown.floor_char_boundary(64));
+        return Err(ApiError::InvalidId(shown));
+    }
+    Ok(id)
+}
+
 /// Ready or rejected, if the pipeline is done with `id`.
-async fn finished(st: &AppState, id: &str) -> Result<Option<UploadState>, ApiError> {
+async fn finished(
+    st: &AppState,
+    id: &str,
+    caller: Option<&Caller>,
+) -> Result<Option<UploadState>, ApiError> {
     let prefix = format!("{}{id}/", keys::IMAGE_PREFIX);
     let listed = st
         .s3
@@ -264,7 +320,9 @@ async fn finished(st: &AppState, id: &str) -> Result<Option<UploadState>, ApiErr
                 bytes: h.bytes,
                 created: created(id, h.last_modified_ms),
                 pixel_sha256: h.meta(keys::meta::PIXEL_SHA256),
+                can_delete: false,
             };
+            let image = with_can_delete(st, caller, vec![image]).await?.remove(0);
             return Ok(Some(UploadState::Ready { image }));
         }
     }
@@ -330,10 +388,13 @@ fn created(name: &str, last_modified_ms: Option<u64>) -> String {
     )
 }
 
-/// Where a browser fetches a thumbnail: `{cdn}/{key}`, or a presigned GET.
+/// Where a browser fetches a thumbnail: `{cdn}/{key}`, or a presigned GET (always in
+/// [`AccessMode::Private`], whose images must not be reachable without a signature).
 async fn image_url(st: &AppState, key: &str) -> Result<String, ApiError> {
     if let Some(base) = &st.cfg.cdn_base_url {
-        return Ok(format!("{base}/{}", encode_key_path(key)));
+        if st.auth.mode != AccessMode::Private {
+            return Ok(format!("{base}/{}", encode_key_path(key)));
+        }
     }
     let presigned = st
         .s3
@@ -369,8 +430,13 @@ pub struct ImagesQuery {
 /// `GET /api/images?limit=&cursor=`: one `ListObjectsV2` call per page, newest first.
 pub async fn list_images(
     State(st): State<AppState>,
+    headers: HeaderMap,
     query: Result<Query<ImagesQuery>, QueryRejection>,
 ) -> Result<Json<ImagePage>, ApiError> {
+    let caller = st
+        .auth
+        .require(&headers, st.auth.mode.viewing_needs_caller())
+        .await?;
     let Query(q) = query.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     let limit = match q.limit.as_deref() {
         None | Some("") => DEFAULT_PAGE,
@@ -421,8 +487,10 @@ pub async fn list_images(
             bytes: obj.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
             created: created(parsed.name, obj.last_modified().and_then(date_ms)),
             pixel_sha256: None,
+            can_delete: false,
         });
     }
+    let images = with_can_delete(&st, caller.as_ref(), images).await?;
     let next_cursor = if out.is_truncated() == Some(true) {
         out.contents()
             .iter()
@@ -436,6 +504,149 @@ pub async fn list_images(
         images,
         next_cursor,
     }))
+}
+
+/// Whether each image may be deleted by `caller`: everyone in open mode, admins always, an
+/// uploader for the images whose owner record names them (read concurrently), nobody else.
+async fn with_can_delete(
+    st: &AppState,
+    caller: Option<&Caller>,
+    mut images: Vec<ImageEntry>,
+) -> Result<Vec<ImageEntry>, ApiError> {
+    let everyone = st.auth.mode == AccessMode::Open;
+    match caller {
+        _ if everyone => images.iter_mut().for_each(|i| i.can_delete = true),
+        Some(c) if c.role == Role::Admin => images.iter_mut().for_each(|i| i.can_delete = true),
+        Some(c) => {
+            let owners =
+                futures_util::future::join_all(images.iter().map(|i| owner_record(st, &i.id)))
+                    .await;
+            for (image, owner) in images.iter_mut().zip(owners) {
+                image.can_delete = c.may_delete(owner?.as_deref());
+            }
+        }
+        None => {}
+    }
+    Ok(images)
+}
+
+/// The owner named by `owners/{id}` (`None`: no record).
+async fn owner_record(st: &AppState, id: &str) -> Result<Option<String>, ApiError> {
+    let key = format!("{}{id}", keys::OWNER_PREFIX);
+    Ok(head(st, &st.cfg.upload_bucket, &key)
+        .await?
+        .and_then(|h| h.meta(keys::meta::OWNER))
+        .map(|o| keys::decode_filename(&o)))
+}
+
+/// `DELETE /api/images/{id}`: removes the thumbnails, any original or refused copy and the owner
+/// record of `id`, when the caller owns it or is an admin (anyone in open mode), then asks the
+/// CDN to drop its cached copies. `204` when done; `404` when nothing is stored under `id`.
+///
+/// The owner comes from the owner record, else from the refused copy or the original still
+/// waiting (whose metadata the ticket signed). Images with no owner anywhere (stored before
+/// owners were recorded) are deleted by admins only. The owner record goes last, so a delete
+/// that fails half-way can be repeated by the same caller.
+pub async fn delete_image(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let caller = st
+        .auth
+        .require(&headers, st.auth.mode.changes_need_caller())
+        .await?;
+    let id = valid_id(path)?;
+    let upload_bucket = &st.cfg.upload_bucket;
+    let original = keys::upload_key(&id);
+    let rejected = format!("{}{id}", keys::REJECTED_PREFIX);
+    let owner_key = format!("{}{id}", keys::OWNER_PREFIX);
+    let thumbs = list_keys(
+        &st,
+        &st.cfg.resized_bucket,
+        &format!("{}{id}/", keys::IMAGE_PREFIX),
+    )
+    .await?;
+
+    let record = head(&st, upload_bucket, &owner_key).await?;
+    let refused = head(&st, upload_bucket, &rejected).await?;
+    let waiting = head(&st, upload_bucket, &original).await?;
+    if thumbs.is_empty() && record.is_none() && refused.is_none() && waiting.is_none() {
+        return Err(ApiError::ImageNotFound(id));
+    }
+    let owner = [&record, &refused, &waiting]
+        .into_iter()
+        .flatten()
+        .find_map(|h| h.meta(keys::meta::OWNER))
+        .map(|o| keys::decode_filename(&o));
+    let allowed = match &caller {
+        None => st.auth.mode == AccessMode::Open,
+        Some(c) => st.auth.mode == AccessMode::Open || c.may_delete(owner.as_deref()),
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden(format!(
+            "image {id} belongs to someone else; only its owner or an admin may delete it"
+        )));
+    }
+
+    for key in &thumbs {
+        delete(&st, &st.cfg.resized_bucket, key).await?;
+    }
+    for (exists, key) in [
+        (refused.is_some(), &rejected),
+        (waiting.is_some(), &original),
+    ] {
+        if exists {
+            delete(&st, upload_bucket, key).await?;
+        }
+    }
+    if record.is_some() {
+        delete(&st, upload_bucket, &owner_key).await?;
+    }
+    if let (Some(cdn), false) = (&st.cdn, thumbs.is_empty()) {
+        let paths = vec![format!("/{}{id}/*", keys::IMAGE_PREFIX)];
+        let reference = format!("delete-{id}-{}", ms_since_epoch(st.clock.now()));
+        // The image is gone from the store; a CDN that cannot be asked now still expires it.
+        if let Err(e) = cdn.invalidate(paths, reference).await {
+            tracing::error!(id, error = %e, "deleted, but the CDN invalidation failed");
+        }
+    }
+    tracing::info!(
+        id,
+        by = caller.as_ref().map_or(ANONYMOUS, |c| c.owner.as_str()),
+        thumbnails = thumbs.len(),
+        "image deleted"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every key under `prefix` (an id has one or a few thumbnails).
+async fn list_keys(st: &AppState, bucket: &str, prefix: &str) -> Result<Vec<String>, ApiError> {
+    let out = st
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .max_keys(100)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_s3("ListObjectsV2", &e))?;
+    Ok(out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect())
+}
+
+async fn delete(st: &AppState, bucket: &str, key: &str) -> Result<(), ApiError> {
+    st.s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| ApiError::from_s3("DeleteObject", &e))
 }
 
 /// Fallback for paths no route matches.

@@ -13,7 +13,12 @@
 //! | `GET /api/config` | 200 [`ConfigResponse`](fitbox_core::api::ConfigResponse) | |
 //! | `POST /api/uploads` | 201 [`UploadTicket`](fitbox_core::api::UploadTicket) (array body: array of tickets) | 400, 413, 415, 422 |
 //! | `GET /api/uploads/{id}` | 200 [`UploadStatus`](fitbox_core::api::UploadStatus) | 400, 404, 502, 503 |
-//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`](fitbox_core::api::ImagePage) | 400, 502, 503 |
+//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`](fitbox_core::api::ImagePage) | 400, 401, 502, 503 |
+//! | `DELETE /api/images/{id}` | 204 | 400, 401, 403, 404, 502, 503 |
+//!
+//! Who may call what depends on the [`AccessMode`](auth::AccessMode) (see [`auth`]): in
+//! `signed-in-upload` tickets, upload status and deletes need a caller; in `private` the gallery
+//! too. A caller is an OpenID Connect token or an upload key in `Authorization: Bearer`.
 //!
 //! Every error body is `{"error": {"code", "message"}}`; see [`ApiError`] for the codes.
 //! Unknown routes answer 404 and known routes with another method 405, both in JSON.
@@ -41,12 +46,16 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub mod auth;
+pub mod cdn;
 pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 
+pub use auth::{AccessMode, Auth, Caller, Role};
+pub use cdn::{CdnInvalidator, CloudFrontInvalidator};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
 
@@ -100,24 +109,46 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
+    /// Who is calling (mode, keys, OIDC verifier with its key cache).
+    pub auth: Arc<Auth>,
+    /// Removes a deleted image from the CDN's cache, when there is a CDN.
+    pub cdn: Option<Arc<dyn CdnInvalidator>>,
 }
 
 impl AppState {
-    /// State with the system clock and OS randomness. The client is rebuilt with
-    /// `RequestChecksumCalculation::WhenRequired`, so presigned PUTs never depend on checksum
-    /// headers a browser or `curl -T` would not send.
-    pub fn new(s3: aws_sdk_s3::Client, cfg: Arc<Config>) -> Self {
+    /// State with the system clock and OS randomness, and the callers `cfg` allows. The client
+    /// is rebuilt with `RequestChecksumCalculation::WhenRequired`, so presigned PUTs never
+    /// depend on checksum headers a browser or `curl -T` would not send. Fails only when no
+    /// HTTP client for the OpenID issuer can be made.
+    pub fn new(s3: aws_sdk_s3::Client, cfg: Arc<Config>) -> Result<Self, String> {
         let conf = s3
             .config()
             .to_builder()
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .build();
-        AppState {
+        let oidc = match &cfg.oidc {
+            Some(o) => Some(auth::OidcVerifier::new(o.clone())?),
+            None => None,
+        };
+        let auth = Auth {
+            mode: cfg.access_mode,
+            keys: cfg.upload_keys.clone(),
+            oidc,
+        };
+        Ok(AppState {
             s3: aws_sdk_s3::Client::from_conf(conf),
             cfg,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
-        }
+            auth: Arc::new(auth),
+            cdn: None,
+        })
+    }
+
+    /// Invalidate deleted images' paths with `cdn`.
+    pub fn with_cdn(mut self, cdn: impl CdnInvalidator) -> Self {
+        self.cdn = Some(Arc::new(cdn));
+        self
     }
 
     /// Replace the clock (tests).
@@ -177,21 +208,25 @@ pub enum Endpoint {
     UploadStatus,
     /// `GET /api/images`
     ListImages,
+    /// `DELETE /api/images/{id}`
+    DeleteImage,
 }
 
 impl Endpoint {
     /// Every route the router serves.
-    pub const ALL: [Endpoint; 4] = [
+    pub const ALL: [Endpoint; 5] = [
         Endpoint::Config,
         Endpoint::CreateUploads,
         Endpoint::UploadStatus,
         Endpoint::ListImages,
+        Endpoint::DeleteImage,
     ];
 
     pub fn method(self) -> Method {
         match self {
             Endpoint::CreateUploads => Method::POST,
             Endpoint::Config | Endpoint::UploadStatus | Endpoint::ListImages => Method::GET,
+            Endpoint::DeleteImage => Method::DELETE,
         }
     }
 
@@ -202,6 +237,7 @@ impl Endpoint {
             Endpoint::CreateUploads => "/api/uploads",
             Endpoint::UploadStatus => "/api/uploads/{id}",
             Endpoint::ListImages => "/api/images",
+            Endpoint::DeleteImage => "/api/images/{id}",
         }
     }
 
@@ -211,6 +247,7 @@ impl Endpoint {
             Endpoint::CreateUploads => routing::post(handlers::create_uploads),
             Endpoint::UploadStatus => routing::get(handlers::upload_status),
             Endpoint::ListImages => routing::get(handlers::list_images),
+            Endpoint::DeleteImage => routing::delete(handlers::delete_image),
         }
     }
 }
@@ -255,8 +292,9 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::HEAD, Method::POST])
-            .allow_headers([header::CONTENT_TYPE])
+            .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .expose_headers([header::WWW_AUTHENTICATE])
             .max_age(Duration::from_secs(600)),
     )
 }
@@ -315,6 +353,7 @@ mod tests {
     async fn the_clock_and_the_randomness_are_injectable() {
         const NOW_MS: u64 = 1_795_910_400_000;
         let state = AppState::new(offline_client(), Arc::new(Config::new("up", "res")))
+            .expect("state")
             .with_clock(|| UNIX_EPOCH + Duration::from_millis(NOW_MS))
             .with_entropy(|| 0xabc);
         let req = Request::post("/api/uploads")

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fitbox_presign::{router, s3_client, AppState, Config};
+use fitbox_presign::{router, s3_client, AppState, CloudFrontInvalidator, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -18,5 +18,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         .init();
     let cfg = Config::from_env()?;
     let s3 = s3_client(&cfg).await;
-    lambda_http::run(router(AppState::new(s3, Arc::new(cfg)))).await
+    let cdn = match &cfg.cdn_distribution_id {
+        Some(id) => Some(CloudFrontInvalidator::from_env(id.clone()).await),
+        None => None,
+    };
+    let mut state = AppState::new(s3, Arc::new(cfg))?;
+    if let Some(cdn) = cdn {
+        state = state.with_cdn(cdn);
+    }
+    lambda_http::run(router(state)).await
 }

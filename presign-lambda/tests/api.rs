@@ -67,6 +67,8 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         ticket["headers"]["x-amz-meta-filename"],
         "My%20%20cat%20%C3%BC.jpg"
     );
+    // Open mode: the owner is recorded as anonymous, and signed like the rest.
+    assert_eq!(ticket["headers"]["x-amz-meta-owner"], "anonymous");
     let url = ticket["url"].as_str().expect("url").to_string();
     let signed = url
         .split("X-Amz-SignedHeaders=")
@@ -75,7 +77,7 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         .expect("signed headers");
     assert_eq!(
         signed,
-        "content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-filename"
+        "content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-filename%3Bx-amz-meta-owner"
     );
 
     let refused = |what: &'static str, r: reqwest::Response| async move {
@@ -99,6 +101,7 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         .put(&url)
         .header("content-type", "image/png")
         .header("x-amz-meta-filename", "My%20%20cat%20%C3%BC.jpg")
+        .header("x-amz-meta-owner", "anonymous")
         .body(bytes.clone())
         .send()
         .await
@@ -113,6 +116,7 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
             .http
             .put(&url)
             .header("content-type", "image/jpeg")
+            .header("x-amz-meta-owner", "anonymous")
             .body(bytes.clone());
         if let Some(m) = meta {
             req = req.header("x-amz-meta-filename", m);
@@ -187,7 +191,8 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         keys::decode_filename(&meta[keys::meta::FILENAME]),
         "My  cat ü.jpg"
     );
-    assert_eq!(meta.len(), 1, "{meta:?}");
+    assert_eq!(meta[keys::meta::OWNER], "anonymous", "open mode");
+    assert_eq!(meta.len(), 2, "only the signed metadata: {meta:?}");
     stack.stop().await;
 }
 

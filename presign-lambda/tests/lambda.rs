@@ -119,6 +119,9 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
         )
         .await;
 
+    // Configured as in AWS: the default mode (signed-in uploads) with one upload key.
+    let key = fitbox_presign::auth::new_key("ci", fitbox_presign::Role::Uploader).expect("key");
+
     let (tx, mut answers) = mpsc::unbounded_channel();
     let rt = Runtime {
         events: Arc::new(Mutex::new(VecDeque::new())),
@@ -153,6 +156,7 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
         .env("FITBOX_RESIZED_BUCKET", RESIZED)
         .env("FITBOX_BOX", "320x240")
         .env("FITBOX_S3_ENDPOINT", stack.local.endpoint())
+        .env("FITBOX_UPLOAD_KEYS", key.key.config_entry())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -195,13 +199,17 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
     assert_eq!(page["images"].as_array().map(Vec::len), Some(1), "{page}");
     assert_eq!(page["images"][0]["width"], 40);
 
-    let r = invoke(http_api_event(
-        "POST",
-        "/api/uploads",
-        "",
-        Some(r#"{"filename":"a.jpg","content_type":"image/jpeg","size":3}"#),
-    ))
-    .await;
+    let upload = Some(r#"{"filename":"a.jpg","content_type":"image/jpeg","size":3}"#);
+    // Without a caller: 401 with the scheme to use.
+    let r = invoke(http_api_event("POST", "/api/uploads", "", upload)).await;
+    assert_eq!(r["statusCode"], 401, "{r}");
+    let www = r["headers"]["www-authenticate"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(www.starts_with("Bearer"), "{r}");
+    let mut event = http_api_event("POST", "/api/uploads", "", upload);
+    event["headers"]["authorization"] = json!(format!("Bearer {}", key.secret));
+    let r = invoke(event).await;
     assert_eq!(r["statusCode"], 201, "{r}");
     let ticket: Value = serde_json::from_str(r["body"].as_str().expect("body")).expect("json");
     let put = stack
@@ -213,6 +221,12 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
             ticket["headers"]["x-amz-meta-filename"]
                 .as_str()
                 .expect("meta"),
+        )
+        .header(
+            "x-amz-meta-owner",
+            ticket["headers"]["x-amz-meta-owner"]
+                .as_str()
+                .expect("owner"),
         )
         .body(b"abc".to_vec())
         .send()

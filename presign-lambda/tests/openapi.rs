@@ -102,7 +102,7 @@ fn the_schema_check_refuses_what_the_document_does_not_allow() {
     }
     let page = response_schema("GET", "/api/images", 200);
     let entry = json!({"id": "a", "url": "http://x/y", "width": 1, "height": 1, "bytes": 0,
-        "created": "2026-01-01T00:00:00.000Z"});
+        "created": "2026-01-01T00:00:00.000Z", "can_delete": false});
     assert!(schema_errors(&page, &json!({"images": [entry], "next_cursor": null})).is_empty());
     let mut bad_date = entry.clone();
     bad_date["created"] = json!("yesterday");

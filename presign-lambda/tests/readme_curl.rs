@@ -1,5 +1,6 @@
 //! The README's two-step curl upload, run exactly as written (bash, curl, jq) against a local
-//! stack: ask for a ticket, `curl -T` the file to its URL, ask for the status and a page.
+//! stack that takes uploads from callers only, with an upload key in `FITBOX_KEY`: ask for a
+//! ticket, `curl -T` the file to its URL, ask for the status and a page.
 
 mod common;
 
@@ -21,7 +22,13 @@ fn readme_sh_block() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_curl_upload_works_as_written() {
-    let stack = Stack::start().await;
+    let key = fitbox_presign::auth::new_key("script", fitbox_presign::Role::Uploader).expect("key");
+    let line = key.key.config_entry();
+    let stack = Stack::with(|cfg| {
+        cfg.access_mode = fitbox_presign::AccessMode::SignedInUpload;
+        cfg.upload_keys = fitbox_presign::auth::UploadKeys::parse(&line).expect("keys");
+    })
+    .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let bytes: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(dir.path().join("my photo.jpg"), &bytes).expect("write file");
@@ -39,6 +46,7 @@ async fn the_readme_curl_upload_works_as_written() {
             .current_dir(cwd)
             .env("API", api)
             .env("FILE", "my photo.jpg")
+            .env("FITBOX_KEY", &key.secret)
             .output()
     })
     .await
@@ -70,5 +78,7 @@ async fn the_readme_curl_upload_works_as_written() {
     assert_eq!(head.content_type(), Some("image/jpeg"));
     let name = &head.metadata().expect("metadata")[keys::meta::FILENAME];
     assert_eq!(keys::decode_filename(name), "my photo.jpg");
+    let owner = &head.metadata().expect("metadata")[keys::meta::OWNER];
+    assert_eq!(keys::decode_filename(owner), "key:script");
     stack.stop().await;
 }

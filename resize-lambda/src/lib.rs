@@ -11,17 +11,21 @@
 //!    A missing original is a repeated delivery when its thumbnail (`images/NAME/`) or its
 //!    `rejected/NAME` copy exists: [`Outcome::AlreadyDone`].
 //! 3. **`fitbox_core::thumbnail_observed`** on a blocking thread, timing each stage.
-//! 4. **PutObject** the thumbnail to the resized bucket at `images/NAME/{w}x{h}.{ext}`
+//! 4. **PutObject** the owner record `owners/NAME` in the upload bucket: an empty object whose
+//!    metadata `owner` and `filename` are the original's (the presign API signed them into the
+//!    upload), so the API can tell who may delete the image. Written first, so every thumbnail
+//!    has one.
+//! 5. **PutObject** the thumbnail to the resized bucket at `images/NAME/{w}x{h}.{ext}`
 //!    (deterministic, so a repeated event rewrites the same object) with its `Content-Type`,
 //!    `Cache-Control: public, max-age=31536000, immutable` and metadata `width`, `height`,
-//!    `source-format`, `source-width`, `source-height`, `pixel-sha256` and `filename` (copied
-//!    from the original when it has one).
-//! 5. Only then **DeleteObject** the original.
+//!    `source-format`, `source-width`, `source-height` and `pixel-sha256`. Nothing identifying
+//!    (file name, owner) goes on the thumbnail: anyone who sees the picture sees its headers.
+//! 6. Only then **DeleteObject** the original.
 //!
 //! Input fitbox-core refuses (corrupt, truncated, not an image, unsupported, over a limit) is
 //! **moved** to `rejected/NAME` in the upload bucket: CopyObject with metadata `reason`
-//! (the error message, ASCII-safe, at most 1 KiB), `reason-code` (`Error::code`) and
-//! `filename`, then DeleteObject of the original; the record succeeds (a retry cannot help).
+//! (the error message, ASCII-safe, at most 1 KiB), `reason-code` (`Error::code`), `filename`
+//! and `owner`, then DeleteObject of the original; the record succeeds (a retry cannot help).
 //!
 //! Anything else (S3 errors, throttling, timeouts, a failed body read) is a
 //! [`TransientError`]: the original stays where it was and [`handle_event`] returns an error so
@@ -39,7 +43,8 @@
 //! Configuration: see [`config`] (environment variables and their defaults).
 //!
 //! The S3 calls need: GetObject and DeleteObject on `uploads/*`, PutObject on `rejected/*`
-//! (CopyObject reads the source with GetObject), PutObject on the resized bucket's `images/*`,
+//! and `owners/*` (CopyObject reads the source with GetObject), PutObject on the resized
+//! bucket's `images/*`,
 //! and ListBucket on both buckets (a repeated delivery is recognised by listing, so no
 //! GetObject permission on `rejected/*` is needed, and a missing key is 404, not 403).
 
@@ -306,6 +311,10 @@ pub async fn process_record(
             .metadata()
             .and_then(|m| m.get(meta::FILENAME))
             .map(|f| safe_filename(f)),
+        owner: got
+            .metadata()
+            .and_then(|m| m.get(meta::OWNER))
+            .map(|f| safe_filename(f)),
         content_type: got.content_type().map(str::to_owned),
         e_tag: got.e_tag().map(str::to_owned),
     };
@@ -387,7 +396,25 @@ pub async fn process_record(
     };
     let out_bytes = thumb.bytes.len() as u64;
     let t = Instant::now();
-    let mut put = s3
+    if let Some(owner_key) = keys::owner_key(&key) {
+        let mut record = s3
+            .put_object()
+            .bucket(bucket)
+            .key(&owner_key)
+            .content_type("application/octet-stream");
+        if let Some(o) = &original.owner {
+            record = record.metadata(meta::OWNER, o);
+        }
+        if let Some(f) = &original.filename {
+            record = record.metadata(meta::FILENAME, f);
+        }
+        record
+            .body(ByteStream::from_static(b""))
+            .send()
+            .await
+            .map_err(|e| TransientError::s3("PutObject", bucket, &owner_key, e))?;
+    }
+    let put = s3
         .put_object()
         .bucket(&cfg.resized_bucket)
         .key(&thumbnail_key)
@@ -399,9 +426,6 @@ pub async fn process_record(
         .metadata(meta::SOURCE_WIDTH, thumb.source.width.to_string())
         .metadata(meta::SOURCE_HEIGHT, thumb.source.height.to_string())
         .metadata(meta::PIXEL_SHA256, thumb.pixel_sha256.as_str());
-    if let Some(f) = &original.filename {
-        put = put.metadata(meta::FILENAME, f);
-    }
     put.body(ByteStream::from(thumb.bytes))
         .send()
         .await
@@ -498,6 +522,7 @@ fn thumbnail_timed(
 /// What the original carried that the thumbnail or the rejected copy keeps.
 struct Original {
     filename: Option<String>,
+    owner: Option<String>,
     content_type: Option<String>,
     e_tag: Option<String>,
 }
@@ -592,6 +617,9 @@ async fn reject(
         .metadata(meta::REASON_CODE, err.code());
     if let Some(f) = &original.filename {
         copy = copy.metadata(meta::FILENAME, f);
+    }
+    if let Some(o) = &original.owner {
+        copy = copy.metadata(meta::OWNER, o);
     }
     if let Some(ct) = &original.content_type {
         copy = copy.content_type(ct);

@@ -256,7 +256,16 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
         "thumbnail differs from fitbox-core's"
     );
     assert_eq!(thumb.meta("pixel-sha256"), Some(want.pixel_sha256.as_str()));
-    assert_eq!(thumb.meta("filename"), Some("IMG_0001.JPG"));
+    assert_eq!(
+        thumb.meta("filename"),
+        None,
+        "nothing identifying on the thumbnail"
+    );
+    let record = env
+        .get(UPLOAD_BUCKET, &keys::owner_key(key).expect("owner key"))
+        .await
+        .expect("owner record");
+    assert_eq!(record.meta("filename"), Some("IMG_0001.JPG"));
     assert!(
         env.get(UPLOAD_BUCKET, key).await.is_none(),
         "original deleted"

@@ -43,7 +43,14 @@ async fn assert_resized(env: &Env, key: &str, original: &[u8], filename: Option<
         Some(want.source.height.to_string().as_str())
     );
     assert_eq!(got.meta("pixel-sha256"), Some(want.pixel_sha256.as_str()));
-    assert_eq!(got.meta("filename"), filename);
+    // Nothing identifying on what the public sees; the file name is in the owner record.
+    assert_eq!(got.meta("filename"), None);
+    assert_eq!(got.meta("owner"), None);
+    let record = env
+        .get(UPLOAD_BUCKET, &keys::owner_key(key).expect("owner key"))
+        .await
+        .unwrap_or_else(|| panic!("no owner record for {key}"));
+    assert_eq!(record.meta("filename"), filename);
     assert!(
         env.get(UPLOAD_BUCKET, key).await.is_none(),
         "original {key} still in uploads/"

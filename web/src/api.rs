@@ -35,6 +35,11 @@ impl ApiError {
         matches!(self, ApiError::Http { status, .. } if (400..500).contains(status))
     }
 
+    /// The API wants a caller (or a fresh sign-in).
+    pub fn needs_sign_in(&self) -> bool {
+        self.status() == Some(401)
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Http { status, .. } => Some(*status),
@@ -96,6 +101,18 @@ impl Client {
     pub async fn images(&self, limit: u32, cursor: Option<&str>) -> Result<ImagePage, ApiError> {
         get_json(&self.base.images(limit, cursor)).await
     }
+
+    /// `DELETE /api/images/{id}` (204, no body).
+    pub async fn delete_image(&self, id: &str) -> Result<(), ApiError> {
+        let (status, text) = fetch_text("DELETE", &self.base.image(id), None)
+            .await
+            .map_err(|e| ApiError::Network(js_message(&e)))?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(ApiError::from_answer(status, &text))
+        }
+    }
 }
 
 async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
@@ -126,6 +143,10 @@ async fn fetch_text(
     init.set_method(method);
     let headers = Headers::new()?;
     headers.append("accept", "application/json")?;
+    // The signed-in person's token goes to the API only (never to the signed storage URLs).
+    if let Some(token) = crate::auth::bearer().await {
+        headers.append("authorization", &format!("Bearer {token}"))?;
+    }
     if let Some(b) = body {
         headers.append("content-type", "application/json")?;
         init.set_body(&wasm_bindgen::JsValue::from_str(b));

@@ -5,7 +5,7 @@ use leptos::ev;
 use leptos::prelude::*;
 
 use crate::card::{Card, RejectedBy, Stage};
-use crate::controller::{CardHandle, ConfigState, Controller};
+use crate::controller::{CardHandle, ConfigState, Controller, SignIn};
 use crate::format;
 use crate::gallery::GalleryView;
 use crate::urls::ApiBase;
@@ -101,6 +101,21 @@ pub fn App() -> impl IntoView {
         })
     };
 
+    let account = move || match ctrl.sign_in.get() {
+        SignIn::SignedIn(who) => view! {
+            <span class="who">"Signed in as " <strong>{who}</strong></span>
+            <button class="btn btn-quiet" on:click=move |_| ctrl.sign_out()>"Sign out"</button>
+        }
+        .into_any(),
+        SignIn::SignedOut => view! {
+            <button class="btn btn-primary" on:click=move |_| ctrl.sign_in()>"Sign in"</button>
+        }
+        .into_any(),
+        SignIn::Unknown | SignIn::NotOffered => ().into_any(),
+    };
+    let may_upload = move || ctrl.may_upload();
+    let sign_in_offered = move || matches!(ctrl.sign_in.get(), SignIn::SignedOut);
+
     view! {
         <div class="app" class:dragging=move || dragging.get()>
             <header class="topbar">
@@ -109,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <span class="name">"fitbox"</span>
                 </div>
                 <p class="tagline">"What you see before uploading is, pixel for pixel, what the gallery stores."</p>
+                <div class="account">{account}</div>
             </header>
             <main>
                 <section class="dropzone" aria-label="Add images">
@@ -123,9 +139,25 @@ pub fn App() -> impl IntoView {
                         accept="image/*"
                         on:change=on_pick
                     />
-                    <label for="file-input" class="btn btn-primary">"Choose files"</label>
+                    <Show
+                        when=may_upload
+                        fallback=move || view! {
+                            <p class="signin-needed">"Sign in to upload images."</p>
+                            <Show when=sign_in_offered>
+                                <button class="btn btn-primary" on:click=move |_| ctrl.sign_in()>"Sign in"</button>
+                            </Show>
+                        }
+                    >
+                        <label for="file-input" class="btn btn-primary">"Choose files"</label>
+                    </Show>
                     <p class="hint">{hint}</p>
                 </section>
+                {move || ctrl.notice.get().map(|msg| view! {
+                    <div class="banner" role="alert">
+                        <span>{msg}</span>
+                        <button class="btn" on:click=move |_| ctrl.notice.set(None)>"Dismiss"</button>
+                    </div>
+                })}
                 {move || match ctrl.config.get() {
                     ConfigState::Failed(err) => view! {
                         <div class="banner" role="alert">

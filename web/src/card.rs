@@ -272,6 +272,7 @@ mod tests {
             bytes: 20_000,
             created: "2026-11-29T10:00:00.000Z".into(),
             pixel_sha256: sha.map(str::to_string),
+            can_delete: false,
         }
     }
 

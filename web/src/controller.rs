@@ -32,6 +32,18 @@ pub struct CardHandle {
     pub card: RwSignal<Card>,
 }
 
+/// Who is signed in, as far as the page knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// The config or the sign-in redirect is still being read.
+    Unknown,
+    /// The server names no OpenID provider (open, or upload keys only).
+    NotOffered,
+    SignedOut,
+    /// Signed in; the text says who.
+    SignedIn(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigState {
     Loading,
@@ -57,6 +69,9 @@ struct Runtime {
 pub struct Controller {
     pub cards: RwSignal<Vec<CardHandle>>,
     pub config: RwSignal<ConfigState>,
+    pub sign_in: RwSignal<SignIn>,
+    /// A message about the page as a whole (a failed sign-in, files dropped while signed out).
+    pub notice: RwSignal<Option<String>>,
     pub gallery: Gallery,
     rt: StoredValue<Runtime, LocalStorage>,
 }
@@ -70,6 +85,8 @@ impl Controller {
         Controller {
             cards: RwSignal::new(Vec::new()),
             config: RwSignal::new(ConfigState::Loading),
+            sign_in: RwSignal::new(SignIn::Unknown),
+            notice: RwSignal::new(None),
             gallery: Gallery::new(),
             rt: StoredValue::new_local(Runtime {
                 client: Client::new(api),
@@ -93,12 +110,52 @@ impl Controller {
         self.rt(|r| r.client.clone()).unwrap_or_default()
     }
 
-    /// Start the preview worker, ask for the config and the first gallery page.
+    /// Start the preview worker; finish a sign-in if the page is the provider's redirect back;
+    /// then ask for the config and the first gallery page (with the caller's token, so the
+    /// gallery says what they may delete).
     pub fn start(self) {
         if let Some(pool) = self.rt(|r| r.pool.clone()) {
             pool.warm_up();
         }
-        self.load_config();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = crate::auth::complete_sign_in().await {
+                self.notice.set(Some(e));
+            }
+            self.load_config();
+            self.gallery.start(self.client());
+        });
+    }
+
+    /// Whether uploads may be asked for now: the API needs no caller, or someone is signed in.
+    pub fn may_upload(&self) -> bool {
+        let needs = self.config.with(|c| match c {
+            ConfigState::Ready(cfg) => cfg.access.upload_needs_caller,
+            _ => false,
+        });
+        !needs || matches!(self.sign_in.get(), SignIn::SignedIn(_))
+    }
+
+    /// Go to the provider's sign-in page.
+    pub fn sign_in(self) {
+        let oidc = self.config.with_untracked(|c| match c {
+            ConfigState::Ready(cfg) => cfg.access.oidc.clone(),
+            _ => None,
+        });
+        let Some(oidc) = oidc else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Err(e) = crate::auth::sign_in(&oidc).await {
+                self.notice.set(Some(format!("Cannot sign in: {e}")));
+            }
+        });
+    }
+
+    /// Forget the tokens and show the page as a signed-out visitor sees it.
+    pub fn sign_out(self) {
+        crate::auth::sign_out();
+        self.sign_in.set(SignIn::SignedOut);
+        self.gallery.reset();
         self.gallery.load_more(self.client());
     }
 
@@ -108,6 +165,12 @@ impl Controller {
         leptos::task::spawn_local(async move {
             match client.config().await {
                 Ok(cfg) => {
+                    self.sign_in
+                        .set(match (&cfg.access.oidc, crate::auth::session()) {
+                            (None, _) => SignIn::NotOffered,
+                            (Some(_), Some(s)) => SignIn::SignedIn(s.who()),
+                            (Some(_), None) => SignIn::SignedOut,
+                        });
                     self.config.set(ConfigState::Ready(cfg));
                     let waiting = self
                         .rt(|r| std::mem::take(&mut r.waiting_for_config))
@@ -150,6 +213,13 @@ impl Controller {
 
     /// Files dropped or picked at `event_time` (`performance.now()` clock): a card each, at once.
     pub fn add_files(self, files: Vec<File>, event_time: f64) {
+        if !self.may_upload() {
+            self.notice.set(Some(
+                "Sign in to upload: this gallery takes uploads from signed-in people only."
+                    .to_string(),
+            ));
+            return;
+        }
         let mut handles = Vec::with_capacity(files.len());
         for file in files {
             let Some(id) = self.rt(|r| {

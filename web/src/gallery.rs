@@ -72,6 +72,11 @@ pub struct Gallery {
     pub paging: RwSignal<Paging>,
     pub loading: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
+    /// The outcome of the last delete, for the live region.
+    pub message: RwSignal<Option<String>>,
+    /// Pages load only once the page knows who is looking (a sign-in redirect is finished), so
+    /// the first page already says what the caller may delete.
+    pub started: RwSignal<bool>,
 }
 
 impl Default for Gallery {
@@ -87,12 +92,64 @@ impl Gallery {
             paging: RwSignal::new(Paging::Start),
             loading: RwSignal::new(false),
             error: RwSignal::new(None),
+            message: RwSignal::new(None),
+            started: RwSignal::new(false),
         }
+    }
+
+    /// Allow loading, and load the first page.
+    pub fn start(self, client: Client) {
+        self.started.set(true);
+        self.load_more(client);
+    }
+
+    /// Forget every page (after signing out, what may be seen or deleted changes).
+    pub fn reset(self) {
+        self.images.set(Vec::new());
+        self.paging.set(Paging::Start);
+        self.error.set(None);
+        self.message.set(None);
+    }
+
+    /// Delete `id` after the person confirms; on success it leaves the list.
+    pub fn delete(self, client: Client, id: String) {
+        let confirmed = web_sys::window()
+            .and_then(|w| {
+                w.confirm_with_message(
+                    "Delete this image? It is removed from the gallery and from storage for \
+                     everyone; this cannot be undone.",
+                )
+                .ok()
+            })
+            .unwrap_or(false);
+        if !confirmed {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match client.delete_image(&id).await {
+                Ok(()) => {
+                    self.images.update(|shown| shown.retain(|i| i.id != id));
+                    self.message.set(Some("Image deleted.".to_string()));
+                }
+                Err(e) if e.status() == Some(404) => {
+                    self.images.update(|shown| shown.retain(|i| i.id != id));
+                    self.message
+                        .set(Some("That image was already gone.".to_string()));
+                }
+                Err(e) if e.needs_sign_in() => self
+                    .message
+                    .set(Some(format!("Not deleted: sign in again ({e})."))),
+                Err(e) => self.message.set(Some(format!("Not deleted: {e}"))),
+            }
+        });
     }
 
     /// Load the next page unless one is loading, the last one failed, or all are loaded.
     pub fn load_more(self, client: Client) {
-        if self.loading.get_untracked() || self.error.with_untracked(Option::is_some) {
+        if !self.started.get_untracked()
+            || self.loading.get_untracked()
+            || self.error.with_untracked(Option::is_some)
+        {
             return;
         }
         let Some(cursor) = self
@@ -113,6 +170,9 @@ impl Gallery {
                     });
                     self.paging.set(Paging::after(next_cursor));
                 }
+                Err(e) if e.needs_sign_in() => self
+                    .error
+                    .set(Some(format!("Sign in to see this gallery ({e})."))),
                 Err(e) => self.error.set(Some(e.to_string())),
             }
             self.loading.set(false);
@@ -149,15 +209,19 @@ pub fn GalleryView(gallery: Gallery, client: Client) -> impl IntoView {
 
     let count = move || gallery.images.with(Vec::len);
     let retry_client = client.clone();
+    let delete_client = client.clone();
     view! {
         <section class="gallery" aria-label="Gallery" aria-busy=move || gallery.loading.get().to_string()>
             <div class="section-head">
                 <h2>"Gallery"</h2>
                 <span class="count">{move || count_label(count(), gallery.paging.with(|p| *p == Paging::End))}</span>
             </div>
+            <p class="gallery-message" role="status" aria-live="polite">
+                {move || gallery.message.get()}
+            </p>
             <ul class="grid" role="list">
                 <For each=move || gallery.images.get() key=|img| img.id.clone() let:img>
-                    <GalleryItem img=img/>
+                    <GalleryItem img=img gallery=gallery client=delete_client.clone()/>
                 </For>
             </ul>
             {move || {
@@ -193,7 +257,7 @@ pub fn GalleryView(gallery: Gallery, client: Client) -> impl IntoView {
 }
 
 #[component]
-fn GalleryItem(img: ImageEntry) -> impl IntoView {
+fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoView {
     let alt = format!(
         "Image {}, {} × {}, uploaded {}",
         img.id,
@@ -208,8 +272,16 @@ fn GalleryItem(img: ImageEntry) -> impl IntoView {
         format::created(&img.created)
     );
     let extreme = img.width > 2 * img.height || img.height > 2 * img.width;
+    let delete = img.can_delete.then(|| {
+        let id = img.id.clone();
+        let label = format!("Delete image {}", img.id);
+        view! {
+            <button class="btn btn-quiet tile-delete" aria-label=label
+                on:click=move |_| gallery.delete(client.clone(), id.clone())>"Delete"</button>
+        }
+    });
     view! {
-        <li class="tile" class:extreme=extreme data-id=img.id.clone()>
+        <li class="tile" class:extreme=extreme data-id=img.id.clone() data-can-delete=img.can_delete.to_string()>
             <a href=img.url.clone() target="_blank" rel="noopener" title=title>
                 <img
                     src=img.url.clone()
@@ -220,6 +292,7 @@ fn GalleryItem(img: ImageEntry) -> impl IntoView {
                     decoding="async"
                 />
             </a>
+            {delete}
         </li>
     }
 }
@@ -277,6 +350,7 @@ mod tests {
             bytes: 1,
             created: "2026-11-29T10:00:00.000Z".into(),
             pixel_sha256: None,
+            can_delete: false,
         }
     }
 

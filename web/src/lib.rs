@@ -6,6 +6,7 @@
 //!   which runs `fitbox_core::preview`, the very function the server runs.
 //! - [`api`], [`upload`], [`preview`]: the typed API client (fetch), the XHR uploader with
 //!   progress/cancel, and the page side of the worker pool.
+//! - [`auth`]: signing in with the OpenID provider (code flow with PKCE) and the bearer token.
 //! - [`app`], [`gallery`], [`controller`]: the Leptos components and the state they render.
 //!
 //! Everything compiles natively too (so the workspace's clippy covers it); browser calls only
@@ -13,6 +14,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod card;
 pub mod controller;
 pub mod format;

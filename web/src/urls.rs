@@ -39,6 +39,11 @@ impl ApiBase {
         self.join("uploads")
     }
 
+    /// `DELETE /api/images/{id}`.
+    pub fn image(&self, id: &str) -> String {
+        self.join(&format!("images/{}", encode_component(id)))
+    }
+
     pub fn upload_status(&self, id: &str) -> String {
         self.join(&format!("uploads/{}", encode_component(id)))
     }

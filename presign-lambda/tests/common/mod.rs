@@ -55,15 +55,17 @@ impl Stack {
         let cfg = Arc::new(cfg);
         let offset = Arc::new(AtomicI64::new(0));
         let clock_offset = offset.clone();
-        let state = AppState::new(local.client_no_retry(), cfg.clone()).with_clock(move || {
-            let off = clock_offset.load(Ordering::SeqCst);
-            let now = SystemTime::now();
-            if off >= 0 {
-                now + Duration::from_millis(off.unsigned_abs())
-            } else {
-                now - Duration::from_millis(off.unsigned_abs())
-            }
-        });
+        let state = AppState::new(local.client_no_retry(), cfg.clone())
+            .expect("state")
+            .with_clock(move || {
+                let off = clock_offset.load(Ordering::SeqCst);
+                let now = SystemTime::now();
+                if off >= 0 {
+                    now + Duration::from_millis(off.unsigned_abs())
+                } else {
+                    now - Duration::from_millis(off.unsigned_abs())
+                }
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
