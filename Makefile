@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH):$(CURDIR)/.tools/lambda-venv/bin
 
-.PHONY: run test soak setup build-web lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
+.PHONY: run test soak setup setup-test build-web lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
 
 ## Run the whole stack locally: web app + API + embedded S3 + resize workers on http://127.0.0.1:8080
 run: setup build-web
@@ -11,12 +11,16 @@ run: setup build-web
 
 ## Every test (what CI runs): installs what it needs first. Each step prints its start time, and
 ## the run ends with one line per step and its duration (scripts/steps.sh).
-TEST_STEPS := setup lint test-native test-wasm test-web test-e2e check-deploy check-aarch64 fuzz-smoke
+TEST_STEPS := setup setup-test lint test-native test-wasm test-web test-e2e check-deploy check-aarch64 fuzz-smoke
 test:
 	@scripts/steps.sh $(TEST_STEPS)
 
 setup:
 	scripts/setup.sh
+
+# What only the tests need: cargo-fuzz, and the deploy checks' pinned Python tools.
+setup-test:
+	scripts/setup-test.sh
 
 build-web:
 	trunk build --release

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The one arm64 (Graviton) cross build that the checks share:
 #
-#   cargo lambda build --release --arm64 --no-default-features \
+#   cargo lambda build --profile arm64-check --arm64 --no-default-features \
 #     -p fitbox-resize -p fitbox-presign -p fitbox
 #
+# (`arm64-check`: release with the crates that are not hot at opt-level 1, see Cargo.toml)
+#
 # gives the two Lambda bootstraps (target/lambda/<function>/bootstrap, checked by
-# scripts/check-deploy.sh) and `fitbox thumbnail` for aarch64
-# (target/aarch64-unknown-linux-gnu/release/fitbox, run under qemu by scripts/check-aarch64.sh).
+# scripts/check-deploy.sh) and `fitbox thumbnail` for aarch64 (target/lambda/fitbox/bootstrap:
+# cargo lambda moves every binary it builds there; run under qemu by scripts/check-aarch64.sh).
 # One cargo run builds the shared dependencies (fitbox-core and its decoders, tokio, ...) once
 # instead of once per check. `--no-default-features` leaves `fitbox` with `thumbnail` only (its
 # `server` feature); the Lambdas have no optional features. Each output is checked to be a
@@ -24,9 +26,9 @@ rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
   rustup target add aarch64-unknown-linux-gnu
 
 OUT=(target/lambda/fitbox-resize/bootstrap target/lambda/fitbox-presign/bootstrap
-  target/aarch64-unknown-linux-gnu/release/fitbox)
-rm -f target/lambda/fitbox-*/bootstrap # never pass on a stale copy (cargo keeps its own fresh)
-cargo lambda build --release --arm64 --no-default-features \
+  target/lambda/fitbox/bootstrap)
+rm -f "${OUT[@]}" # never pass on a stale build
+cargo lambda build --profile arm64-check --arm64 --no-default-features \
   -p fitbox-resize -p fitbox-presign -p fitbox
 for bin in "${OUT[@]}"; do
   [ -f "$bin" ] || { echo "build-arm64: missing $bin" >&2; exit 1; }

@@ -9,7 +9,7 @@ cd "$ROOT"
 DATA="${FITBOX_TESTDATA:-$ROOT/../shared/testdata}"
 [ -f "$DATA/MANIFEST.md" ] || { echo "check-aarch64: test data not found at $DATA" >&2; exit 1; }
 "$ROOT/scripts/build-arm64.sh"
-BIN="$ROOT/target/aarch64-unknown-linux-gnu/release/fitbox"
+BIN="$ROOT/target/lambda/fitbox/bootstrap" # `fitbox`, as cargo lambda leaves it
 [ "$(od -An -tx1 -j18 -N1 "$BIN" | tr -d " ")" = b7 ] || { echo "check-aarch64: $BIN is not an aarch64 binary" >&2; exit 1; }
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 pass=0; fail=0
