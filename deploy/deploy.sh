@@ -79,6 +79,9 @@ if [ "$STACK_STEP" = 1 ]; then
 
   if [ "$GUIDED" = yes ] || { [ "$GUIDED" = auto ] && ! [ -f samconfig.toml ] && ! stack_exists; }; then
     say "first deployment of stack $STACK: sam deploy --guided (answers are saved to samconfig.toml)"
+    # The origin secret (CloudFront -> API) is asked for as a hidden, unsaved parameter: offer a
+    # fresh random one to paste, never a fixed value.
+    say "OriginSecret: paste a new random value when asked, e.g. $(openssl rand -hex 32 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     run sam deploy --guided --stack-name "$STACK" --capabilities CAPABILITY_IAM
   else
     say "updating stack $STACK with the answers in samconfig.toml"

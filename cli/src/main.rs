@@ -37,7 +37,7 @@ struct Cli {
 enum Command {
     /// Run the whole stack locally: web app, API, embedded S3 and resize workers.
     #[cfg(feature = "server")]
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Resize one image file into the box (the server's exact pipeline).
     Thumbnail(thumbnail::Args),
     /// Upload image files through the API and wait for their thumbnails.
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "server")]
         Command::Serve(args) => {
             init_tracing("info");
-            runtime().and_then(|rt| rt.block_on(serve::run(args)).map(|()| ExitCode::SUCCESS))
+            runtime().and_then(|rt| rt.block_on(serve::run(*args)).map(|()| ExitCode::SUCCESS))
         }
         #[cfg(feature = "server")]
         Command::Key(args) => key::run(args),

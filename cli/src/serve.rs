@@ -80,9 +80,10 @@ pub struct Args {
     /// Who may do what: `open` (anyone; loopback only), `keys` or `oidc`.
     #[arg(long, value_enum, default_value_t = AuthKind::Open, env = "FITBOX_AUTH")]
     auth: AuthKind,
-    /// With `--auth keys|oidc`: whether looking at the gallery needs a caller too.
-    #[arg(long, value_enum, default_value_t = Access::SignedInUpload, env = "FITBOX_ACCESS")]
-    access: Access,
+    /// With `--auth keys|oidc`: whether looking at the gallery needs a caller too
+    /// (default `signed-in-upload`).
+    #[arg(long, value_enum, env = "FITBOX_ACCESS")]
+    access: Option<Access>,
     /// Upload keys: `name:role:sha256hex` entries from `fitbox key create`, comma-separated.
     #[arg(
         long,
@@ -138,9 +139,17 @@ pub struct Args {
     /// Most pixels an image may declare.
     #[arg(long, default_value_t = fitbox_core::Limits::default().max_pixels, env = "FITBOX_MAX_PIXELS")]
     max_pixels: u64,
-    /// Lifetime of signed URLs in seconds.
-    #[arg(long, default_value_t = 300, env = "FITBOX_URL_TTL_SECS")]
+    /// Lifetime of signed upload URLs in seconds (a ticket is asked for just before each PUT).
+    #[arg(long, default_value_t = fitbox_presign::config::DEFAULT_URL_TTL_SECS, env = "FITBOX_URL_TTL_SECS")]
     url_ttl_secs: u64,
+    /// Upload tickets a minute per client address and per signed-in caller (0: no limit).
+    #[arg(long, default_value_t = fitbox_presign::limit::DEFAULT_PER_MINUTE,
+          env = "FITBOX_RATE_LIMIT_PER_MINUTE")]
+    rate_limit_per_minute: u32,
+    /// Lifetime of signed image links in seconds.
+    #[arg(long, default_value_t = fitbox_presign::config::DEFAULT_IMAGE_URL_TTL_SECS,
+          env = "FITBOX_IMAGE_URL_TTL_SECS")]
+    image_url_ttl_secs: u64,
     /// Give up on an S3 call attempt after this many seconds and retry it (the resize
     /// Lambda reads the same variable).
     #[arg(long, default_value_t = fitbox_resize::DEFAULT_S3_TIMEOUT.as_secs_f64(),
@@ -164,11 +173,24 @@ impl Args {
         use fitbox_presign::AccessMode;
         let keys = fitbox_presign::auth::UploadKeys::parse(&self.keys)
             .map_err(|e| anyhow::anyhow!("--keys / FITBOX_UPLOAD_KEYS: {e}"))?;
+        if self.host.is_unspecified() {
+            anyhow::bail!(
+                "--host {}: give the address people will use (e.g. this machine's LAN address, \
+                 192.168.1.5): it goes into the signed upload URLs and the allowed origins",
+                self.host
+            );
+        }
         let mode = match (self.auth, self.access) {
-            (AuthKind::Open, _) => AccessMode::Open,
-            (_, Access::SignedInUpload) => AccessMode::SignedInUpload,
-            (_, Access::Private) => AccessMode::Private,
+            (AuthKind::Open, None) => AccessMode::Open,
+            (AuthKind::Open, Some(_)) => anyhow::bail!(
+                "--access needs --auth keys or --auth oidc: in open mode nobody signs in"
+            ),
+            (_, None | Some(Access::SignedInUpload)) => AccessMode::SignedInUpload,
+            (_, Some(Access::Private)) => AccessMode::Private,
         };
+        if self.auth != AuthKind::Oidc && self.oidc_issuer.is_some() {
+            anyhow::bail!("--oidc-issuer needs --auth oidc");
+        }
         if mode == AccessMode::Open && !self.host.is_loopback() {
             anyhow::bail!(
                 "--host {}: on a network, open mode would let anyone there upload and delete \
@@ -254,6 +276,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let mut s3_opts = fitbox_local_s3::Options::new(data.join("s3"));
+    // Fresh credentials every run, never fixed published ones: anyone who can reach the port
+    // must still hold a signature from this process. Written (owner-only) beside the data for
+    // tools that want to look inside.
+    let (access_key, secret_key) = (random_token(12)?, random_token(30)?);
+    write_credentials(&data, &access_key, &secret_key)?;
+    s3_opts.access_key = access_key;
+    s3_opts.secret_key = secret_key;
     s3_opts.host = args.host;
     s3_opts.port = args.s3_port;
     s3_opts.cors_origins = origins.clone();
@@ -281,6 +310,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut api_cfg = fitbox_presign::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
     api_cfg.options = opts;
     api_cfg.url_ttl = Duration::from_secs(args.url_ttl_secs);
+    api_cfg.image_url_ttl = Duration::from_secs(args.image_url_ttl_secs);
+    api_cfg.rate_limit_per_minute = args.rate_limit_per_minute;
     api_cfg.cors_origins = origins;
     api_cfg.s3_endpoint = Some(s3.endpoint());
     api_cfg.access_mode = access_mode;
@@ -313,7 +344,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
 
+    let s3_origin = s3.endpoint();
+    let allowed_hosts = allowed_hosts(args.host, http_addr.port());
+    let issuer_origin = api_issuer_origin(&args);
     let app = with_site(api, &args.dist);
+    let app = protect(
+        app,
+        &args.dist,
+        allowed_hosts,
+        &s3_origin,
+        issuer_origin.as_deref(),
+    );
 
     println!("fitbox listening on http://{http_addr}");
     println!("fitbox access {access_mode}");
@@ -459,6 +500,155 @@ fn with_site(api: Router, dist: &std::path::Path) -> Router {
             Ok(site.oneshot(req).await.into_response())
         }
     }))
+}
+
+/// `n` random bytes, hex: S3 access key ids and secrets for this run.
+fn random_token(n: usize) -> anyhow::Result<String> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `DATA/s3-credentials.json`, readable by the owner only.
+fn write_credentials(data: &std::path::Path, access: &str, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data.join("s3-credentials.json");
+    let _ = std::fs::remove_file(&path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let json = serde_json::json!({
+        "endpoint_note": "credentials of the embedded S3 server of the running `fitbox serve`",
+        "access_key_id": access,
+        "secret_access_key": secret,
+    });
+    writeln!(f, "{json}")?;
+    Ok(())
+}
+
+/// The `Host` values the web port answers: its own names only, so a page on another site cannot
+/// reach it through DNS rebinding (a name of theirs that resolves to 127.0.0.1).
+fn allowed_hosts(host: std::net::IpAddr, port: u16) -> Vec<String> {
+    let mut hosts = vec![
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    let own = match host {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    };
+    if !hosts.contains(&own) {
+        hosts.push(own);
+    }
+    // Browsers leave the default port out of `Host`.
+    if port == 80 {
+        let bare: Vec<String> = hosts
+            .iter()
+            .filter_map(|h| h.strip_suffix(":80").map(str::to_string))
+            .collect();
+        hosts.extend(bare);
+    }
+    hosts
+}
+
+/// `scheme://host[:port]` of the OpenID issuer, which the page calls to sign in.
+fn api_issuer_origin(args: &Args) -> Option<String> {
+    let issuer = args.oidc_issuer.as_deref()?;
+    let (scheme, rest) = issuer.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// The Content-Security-Policy of the page: scripts only from this origin and the inline
+/// scripts of `dist/index.html` by their SHA-256 (Trunk's loader), no `unsafe-inline` for
+/// scripts; the embedded S3 (signed PUTs, thumbnails) and the issuer for connections.
+fn content_security_policy(dist: &std::path::Path, s3: &str, issuer: Option<&str>) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let html = std::fs::read_to_string(dist.join("index.html")).unwrap_or_default();
+    let mut hashes = String::new();
+    let mut rest = html.as_str();
+    while let Some(open) = rest.find("<script") {
+        let after = &rest[open..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..tag_end];
+        let body_start = &after[tag_end + 1..];
+        let Some(close) = body_start.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = sha2::Sha256::digest(&body_start.as_bytes()[..close]);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+            hashes.push_str(&format!(" 'sha256-{b64}'"));
+        }
+        rest = &body_start[close..];
+    }
+    let issuer = issuer.map(|i| format!(" {i}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'{hashes} 'wasm-unsafe-eval'; \
+         worker-src 'self' blob:; img-src 'self' blob: data: {s3}; \
+         style-src 'self' 'unsafe-inline'; connect-src 'self' {s3}{issuer}; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The web port's guard: a `Host` it does not know is refused (400, before anything else), and
+/// every answer carries the security headers the CDN sends in AWS.
+fn protect(
+    app: Router,
+    dist: &std::path::Path,
+    hosts: Vec<String>,
+    s3: &str,
+    issuer: Option<&str>,
+) -> Router {
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    let csp = HeaderValue::from_str(&content_security_policy(dist, s3, issuer))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+    let hosts = Arc::new(hosts);
+    app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let (hosts, csp) = (hosts.clone(), csp.clone());
+            async move {
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if !hosts.contains(&host) {
+                    let body = serde_json::json!({"error": {
+                        "code": "unknown_host",
+                        "message": format!(
+                            "this server answers to {} only (Host {host:?} refused)",
+                            hosts.join(", ")
+                        ),
+                    }});
+                    return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+                }
+                let mut resp = next.run(req).await;
+                let h = resp.headers_mut();
+                h.insert(header::CONTENT_SECURITY_POLICY, csp);
+                h.insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+                h.insert(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("strict-origin-when-cross-origin"),
+                );
+                resp
+            }
+        },
+    ))
 }
 
 /// Serve `app` on `listener` until `stop`, then let requests in flight finish (up to 30 s),

@@ -470,7 +470,8 @@ async fn crash_and_restart_loses_nothing() {
     assert!(server.stop().success());
 
     // Each upload processed once: finished before the kill and left alone after, or recovered
-    // by the start-up sweep (the only sweep of the second run) with one thumbnail write.
+    // by the start-up sweep (the only sweep of the second run): with one thumbnail write, or,
+    // when the thumbnail was already stored, by deleting the original only.
     let run2 = run2.lines();
     for id in &ids {
         let (before, after) = (
@@ -486,6 +487,14 @@ async fn crash_and_restart_loses_nothing() {
                 after, 0,
                 "{id} was finished before the kill, and resized again"
             );
+        } else if before == 1 {
+            // The thumbnail was stored before the kill, the original not yet deleted: the
+            // restart deletes the original without resizing it again.
+            assert_eq!(
+                after, 0,
+                "{id}: resized again although its thumbnail was stored"
+            );
+            assert_eq!(count(&run2, &original_deleted(id)), 1, "{id}");
         } else {
             assert_eq!(after, 1, "{id}: {after} thumbnail writes after the restart");
             assert_eq!(count(&run2, &original_deleted(id)), 1, "{id}");
@@ -779,7 +788,7 @@ fn open_mode_refuses_a_network_host() {
         .args([
             "serve",
             "--host",
-            "0.0.0.0",
+            "192.0.2.10",
             "--port",
             "0",
             "--s3-port",
@@ -791,9 +800,39 @@ fn open_mode_refuses_a_network_host() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("--host 0.0.0.0"), "{stderr}");
+    assert!(stderr.contains("--host 192.0.2.10"), "{stderr}");
     assert!(stderr.contains("--auth keys"), "{stderr}");
     assert!(stderr.contains("--auth oidc"), "{stderr}");
+    // An unspecified address cannot go into signed URLs, in any mode.
+    let out = Command::new(BIN)
+        .args(["serve", "--host", "0.0.0.0", "--auth", "keys", "--keys"])
+        .arg(format!("ci:uploader:{}", "0".repeat(64)))
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("give the address people will use"),
+        "{stderr}"
+    );
+    // Options that would be ignored are refused instead.
+    for args in [
+        vec!["--access", "private"],
+        vec!["--oidc-issuer", "https://id.example"],
+    ] {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .args(&args)
+            .arg("--data")
+            .arg(data.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("--auth"), "{stderr}");
+    }
     // Keys mode with no key is refused too.
     let out = Command::new(BIN)
         .args(["serve", "--auth", "keys", "--port", "0", "--s3-port", "0"])
@@ -807,9 +846,10 @@ fn open_mode_refuses_a_network_host() {
     assert!(stderr.contains("fitbox key create"), "{stderr}");
 }
 
-/// `fitbox key create` prints a key and the server's line; `fitbox serve --auth keys` with that
-/// line refuses `fitbox upload` without the key (non-zero exit, the server's message) and takes
-/// it with `FITBOX_KEY`, recording the key's name as the owner.
+/// `fitbox key create` prints a key and the server's line; against `fitbox serve --auth keys`
+/// with that line, `fitbox upload` without a key stops before sending (the config says a caller
+/// is needed), with a wrong key exits non-zero with the server's refusal, and with `FITBOX_KEY`
+/// uploads, recording the key's name as the owner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_keys_from_key_create_to_upload() {
     let out = Command::new(BIN)
@@ -890,4 +930,146 @@ async fn upload_keys_from_key_create_to_upload() {
             .map(|o| fitbox_core::keys::decode_filename(o)),
         Some("key:ci".to_string())
     );
+}
+
+/// The local server: fresh S3 credentials every run (the published defaults are refused), the
+/// web port answers only its own host names (DNS rebinding), and every answer carries the
+/// security headers, with a CSP that allows no inline script but by hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_server_credentials_host_check_and_security_headers() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let first_key = server.s3_key.clone();
+    assert_ne!(first_key.0, "fitbox-local");
+    let published = aws_sdk_s3::Client::from_conf(
+        server
+            .s3()
+            .config()
+            .to_builder()
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "fitbox-local",
+                "fitbox-local-secret",
+                None,
+                None,
+                "test",
+            ))
+            .build(),
+    );
+    let refused = published
+        .list_objects_v2()
+        .bucket(UPLOAD_BUCKET)
+        .send()
+        .await;
+    assert!(refused.is_err(), "the published default keys must not work");
+    assert!(keys(&server.s3(), UPLOAD_BUCKET, "").await.is_empty());
+    let mode = std::fs::metadata(data.path().join("s3-credentials.json"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077,
+        0,
+        "owner only"
+    );
+
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/api/config", server.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let csp = header("content-security-policy");
+    let script_src = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap_or_else(|| panic!("{csp}"));
+    assert!(!script_src.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains(&server.s3),
+        "connect-src names the S3 endpoint: {csp}"
+    );
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
+
+    // Another host name pointing at this address: refused before anything else.
+    let port = server.api.rsplit(':').next().unwrap();
+    let r = http
+        .get(format!("{}/api/config", server.api))
+        .header("host", format!("rebind.example:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_host");
+    for ok in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let r = http
+            .get(format!("{}/api/config", server.api))
+            .header("host", ok.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{ok}");
+    }
+    drop(server);
+
+    // A second run makes new keys.
+    let again = Server::start(data.path());
+    assert_ne!(again.s3_key, first_key);
+}
+
+/// `fitbox serve` limits tickets per connecting address: 200 requests from 127.0.0.1 give 429s
+/// with `Retry-After` beyond the minute's 120, while 127.0.0.2 is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_are_limited_per_connecting_address() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let body = serde_json::json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 3});
+    let one = from("127.0.0.1");
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let (http, url, body) = (
+            one.clone(),
+            format!("{}/api/uploads", server.api),
+            body.clone(),
+        );
+        set.spawn(async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            let retry = r.headers().get("retry-after").is_some();
+            (r.status().as_u16(), retry)
+        });
+    }
+    let (mut served, mut limited) = (0, 0);
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            (201, _) => served += 1,
+            (429, true) => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!((120..=125).contains(&served), "{served} served");
+    assert_eq!(served + limited, 200);
+    let other = from("127.0.0.2")
+        .post(format!("{}/api/uploads", server.api))
+        .header("host", server.api.trim_start_matches("http://"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 201);
 }

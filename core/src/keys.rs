@@ -11,6 +11,7 @@
 //! * Who uploaded what: `owners/{id}` in the upload bucket, an empty object whose metadata holds
 //!   the owner and the file name. The resize function writes it before the thumbnail, so the
 //!   publicly served thumbnail carries nothing that identifies anyone.
+//! * Deleted images leave a tombstone, `deleted/{id}` in the upload bucket.
 //!
 //! Keys that were not made by this scheme (someone copied `uploads/my photo.jpg` in by hand)
 //! still work: the part after `uploads/` is kept as the "name" and used in the other prefixes.
@@ -25,6 +26,11 @@ pub const REJECTED_PREFIX: &str = "rejected/";
 pub const IMAGE_PREFIX: &str = "images/";
 /// Prefix of owner records (upload bucket).
 pub const OWNER_PREFIX: &str = "owners/";
+/// Prefix of tombstones of deleted images (upload bucket): `deleted/{id}`, written by
+/// `DELETE /api/images/{id}` before anything is removed, so a resize in flight or a replayed
+/// upload URL cannot bring the image back. They expire after a few days (longer than any
+/// upload URL lives).
+pub const DELETED_PREFIX: &str = "deleted/";
 
 /// Length of an id made by [`new_id`].
 pub const ID_LEN: usize = 27;
@@ -90,6 +96,32 @@ pub fn upload_name(upload_key: &str) -> Option<&str> {
 /// `rejected/NAME` for an upload key `uploads/NAME`.
 pub fn rejected_key(upload_key: &str) -> Option<String> {
     upload_name(upload_key).map(|name| format!("{REJECTED_PREFIX}{name}"))
+}
+
+/// Longest owner (`oidc:SUB`, `key:NAME`) recorded, in bytes before encoding.
+pub const MAX_OWNER_BYTES: usize = 512;
+
+/// An owner as S3 metadata: every byte but ASCII letters, digits and `-_.~:@` percent-encoded,
+/// losslessly (unlike [`sanitize_filename`], which keeps a base name), so that two subjects never
+/// meet in one value. [`decode_filename`] reads it back. `None` over [`MAX_OWNER_BYTES`].
+pub fn encode_owner(owner: &str) -> Option<String> {
+    if owner.len() > MAX_OWNER_BYTES {
+        return None;
+    }
+    let mut out = String::with_capacity(owner.len());
+    for b in owner.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Some(out)
+}
+
+/// `deleted/NAME` for an upload key `uploads/NAME`.
+pub fn deleted_key(upload_key: &str) -> Option<String> {
+    upload_name(upload_key).map(|name| format!("{DELETED_PREFIX}{name}"))
 }
 
 /// `owners/NAME` for an upload key `uploads/NAME`.
@@ -184,6 +216,24 @@ pub fn decode_filename(meta: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owners_round_trip_losslessly() {
+        for owner in [
+            "oidc:alice",
+            "oidc:tenant/42",
+            "oidc:42",
+            "oidc:auth0|abc def",
+            "key:ci",
+            "oidc:ü%41",
+        ] {
+            let enc = encode_owner(owner).expect("short");
+            assert!(enc.bytes().all(|b| b.is_ascii_graphic()), "{enc}");
+            assert_eq!(decode_filename(&enc), owner);
+        }
+        assert_ne!(encode_owner("oidc:tenant/42"), encode_owner("oidc:42"));
+        assert!(encode_owner(&"x".repeat(MAX_OWNER_BYTES + 1)).is_none());
+    }
 
     #[test]
     fn ids_sort_newest_first_and_round_trip_time() {

@@ -347,9 +347,18 @@ pub async fn serve_connections<S, B>(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((sock, _peer)) => {
+                Ok((sock, peer)) => {
+                    // The peer's address as a request extension (`SocketAddr`): the API limits
+                    // tickets per client address.
+                    let svc = service.clone();
+                    let with_peer = hyper::service::service_fn(
+                        move |mut req: http::Request<hyper::body::Incoming>| {
+                            req.extensions_mut().insert(peer);
+                            hyper::service::Service::call(&svc, req)
+                        },
+                    );
                     let conn = builder
-                        .serve_connection(TokioIo::new(sock), service.clone())
+                        .serve_connection(TokioIo::new(sock), with_peer)
                         .into_owned();
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {

@@ -785,3 +785,59 @@ async fn a_bounded_queue_holds_writes_back_until_there_is_room() {
     assert!(exists(&c, "uploads", "uploads/c").await);
     s3.shutdown().await;
 }
+
+/// Keys that could walk or break the file system are refused with 400 before they reach it, on
+/// PutObject, GetObject and as a CopyObject source; nothing is written outside the buckets.
+#[tokio::test]
+async fn keys_with_dot_segments_empty_segments_nul_or_long_segments_are_400() {
+    let env = start().await;
+    let s3 = env.s3.client();
+    let long = format!("uploads/{}", "x".repeat(256));
+    for key in [
+        "uploads/../../escaped",
+        "uploads/./x",
+        "../resized/x",
+        "uploads//x",
+        "uploads/x/",
+        "uploads/a\0b",
+        long.as_str(),
+    ] {
+        let err = s3
+            .put_object()
+            .bucket("uploads")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .expect_err(key);
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        assert_eq!(status, Some(400), "{key:?}: {err:?}");
+        assert_eq!(err.code(), Some("InvalidArgument"), "{key:?}");
+        let err = s3
+            .get_object()
+            .bucket("uploads")
+            .key(key)
+            .send()
+            .await
+            .expect_err(key);
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    }
+    s3.put_object()
+        .bucket("uploads")
+        .key("uploads/fine")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("a normal key");
+    let err = s3
+        .copy_object()
+        .bucket("uploads")
+        .key("uploads/copy")
+        .copy_source("uploads/uploads/%2E%2E/fine")
+        .send()
+        .await
+        .expect_err("dot-dot copy source");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    let root = env._dir.path();
+    assert!(!root.join("escaped").exists() && !root.join("s3/escaped").exists());
+}

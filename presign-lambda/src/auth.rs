@@ -291,8 +291,8 @@ pub const JWKS_TTL: Duration = Duration::from_secs(3600);
 /// Least time between two fetches (an unknown `kid` fetches at once, but at most this often,
 /// so tokens with made-up key ids cannot make the API hammer the issuer).
 pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
-/// Time for one request to the issuer (discovery or JWKS).
-pub const ISSUER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time for one request to the issuer (discovery or JWKS), well inside the request timeout.
+pub const ISSUER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Clock difference allowed for `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
 
@@ -308,6 +308,8 @@ struct Cache {
     keys: Option<Keys>,
     jwks_uri: Option<String>,
     last_attempt: Option<Instant>,
+    /// Why the last fetch failed, until one succeeds.
+    last_error: Option<String>,
 }
 
 /// Verifies OIDC tokens against the issuer's keys, fetched on first use and cached for
@@ -446,12 +448,17 @@ impl OidcVerifier {
         if may_fetch {
             cache.last_attempt = Some(Instant::now());
             match self.fetch(&mut cache).await {
-                Ok(keys) => cache.keys = Some(keys),
+                Ok(keys) => {
+                    cache.keys = Some(keys);
+                    cache.last_error = None;
+                }
                 Err(e) if cache.keys.is_some() => {
                     tracing::warn!(error = %e, "cannot refresh the issuer's keys; using the cached ones");
+                    cache.last_error = Some(e);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot fetch the issuer's keys");
+                    cache.last_error = Some(e.clone());
                     return Err(ApiError::AuthUnavailable(e));
                 }
             }
@@ -460,14 +467,20 @@ impl OidcVerifier {
                 "the issuer could not be reached moments ago".into(),
             ));
         }
-        cache.keys.as_ref().and_then(find).ok_or_else(|| {
-            invalid_token(match kid {
-                Some(kid) => {
-                    format!("the token is signed by a key the issuer does not list ({kid})")
-                }
-                None => "the token names no key and the issuer lists none without a kid".into(),
-            })
-        })
+        if let Some(key) = cache.keys.as_ref().and_then(find) {
+            return Ok(key);
+        }
+        // A key we do not have while the issuer cannot be asked: it may be a new key of the
+        // issuer's, so the answer is "try again", not "sign in again".
+        if let Some(e) = &cache.last_error {
+            return Err(ApiError::AuthUnavailable(e.clone()));
+        }
+        Err(invalid_token(match kid {
+            Some(kid) => {
+                format!("the token is signed by a key the issuer does not list ({kid})")
+            }
+            None => "the token names no key and the issuer lists none without a kid".into(),
+        }))
     }
 
     async fn fetch(&self, cache: &mut Cache) -> Result<Keys, String> {
@@ -705,6 +718,34 @@ mod tests {
         assert!(!alice.may_delete(None));
         assert!(admin.may_delete(Some("oidc:bob")));
         assert!(admin.may_delete(None));
+    }
+
+    #[test]
+    fn aud_decides_when_present_and_client_id_only_without_it() {
+        let v = OidcVerifier::new(OidcConfig {
+            issuer: "https://id.example".into(),
+            client_id: "web".into(),
+            audiences: vec!["web".into(), "api".into()],
+            role_claim: "cognito:groups".into(),
+            admin_group: "admin".into(),
+            leeway_secs: LEEWAY_SECS,
+        })
+        .expect("verifier");
+        let claims = |json: &str| -> Claims { serde_json::from_str(json).expect("claims") };
+        for (json, ok) in [
+            (r#"{"sub":"a","aud":"web"}"#, true),
+            (r#"{"sub":"a","aud":["other","api"]}"#, true),
+            // Cognito's access tokens: no aud, the app client in client_id.
+            (r#"{"sub":"a","client_id":"web"}"#, true),
+            (r#"{"sub":"a","client_id":"other"}"#, false),
+            // A token for another API, even one issued to our client, is refused.
+            (r#"{"sub":"a","aud":"other","client_id":"web"}"#, false),
+            (r#"{"sub":"a","aud":[],"client_id":"web"}"#, false),
+            (r#"{"sub":"a","aud":7}"#, false),
+            (r#"{"sub":"a"}"#, false),
+        ] {
+            assert_eq!(v.audience_ok(&claims(json)), ok, "{json}");
+        }
     }
 
     #[tokio::test]

@@ -13,8 +13,13 @@ use crate::auth::{AccessMode, OidcConfig, UploadKeys};
 pub const MAX_URL_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Largest object one S3 PutObject accepts (5 GiB).
 pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-/// Default lifetime of signed URLs.
-pub const DEFAULT_URL_TTL_SECS: u64 = 300;
+/// Default lifetime of signed upload URLs: the web app and `fitbox upload` ask for a ticket just
+/// before each PUT, and S3 checks the expiry when the request starts, so a long upload that
+/// started in time completes. Short, so a leaked URL is soon useless.
+pub const DEFAULT_URL_TTL_SECS: u64 = 60;
+/// Default lifetime of signed image links (no CDN, or private mode): long enough for a gallery
+/// page whose images load as they scroll into view.
+pub const DEFAULT_IMAGE_URL_TTL_SECS: u64 = 900;
 
 /// Everything the API needs to know, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +30,10 @@ pub struct Config {
     pub resized_bucket: String,
     /// Box, enlarge, quality and limits, as the resizer uses them.
     pub options: Options,
-    /// Lifetime of signed URLs.
+    /// Lifetime of signed upload (PUT) URLs.
     pub url_ttl: Duration,
+    /// Lifetime of signed image (GET) links.
+    pub image_url_ttl: Duration,
     /// Exact origins allowed by CORS; empty means no CORS headers at all.
     pub cors_origins: Vec<String>,
     /// Base URL of a CDN in front of the resized bucket, without a trailing `/`.
@@ -41,6 +48,13 @@ pub struct Config {
     pub upload_keys: UploadKeys,
     /// CloudFront distribution whose cached copy of a deleted image is invalidated.
     pub cdn_distribution_id: Option<String>,
+    /// When set, every request must carry it in `X-Fitbox-Origin-Secret` (CloudFront adds it),
+    /// so the API Gateway address cannot be used around the CDN and its limits.
+    pub origin_secret: Option<String>,
+    /// Tickets a minute per client address and per caller (0: no limit).
+    pub rate_limit_per_minute: u32,
+    /// Where the client's address comes from.
+    pub client_address: crate::limit::ClientAddress,
 }
 
 /// Default claim holding an OIDC caller's groups (Cognito's).
@@ -59,6 +73,7 @@ impl Config {
             resized_bucket: resized_bucket.into(),
             options: Options::default(),
             url_ttl: Duration::from_secs(DEFAULT_URL_TTL_SECS),
+            image_url_ttl: Duration::from_secs(DEFAULT_IMAGE_URL_TTL_SECS),
             cors_origins: Vec::new(),
             cdn_base_url: None,
             s3_endpoint: None,
@@ -66,6 +81,9 @@ impl Config {
             oidc: None,
             upload_keys: UploadKeys::default(),
             cdn_distribution_id: None,
+            origin_secret: None,
+            rate_limit_per_minute: crate::limit::DEFAULT_PER_MINUTE,
+            client_address: crate::limit::ClientAddress::Peer,
         }
     }
 
@@ -98,6 +116,20 @@ impl Config {
                     )
                 })?;
             cfg.url_ttl = Duration::from_secs(secs);
+        }
+        if let Some(v) = var("FITBOX_IMAGE_URL_TTL_SECS") {
+            let secs: u64 = v
+                .parse()
+                .ok()
+                .filter(|s| (1..=MAX_URL_TTL_SECS).contains(s))
+                .ok_or_else(|| {
+                    invalid(
+                        "FITBOX_IMAGE_URL_TTL_SECS",
+                        &v,
+                        "expected seconds in 1..=604800 (S3's limit is 7 days)",
+                    )
+                })?;
+            cfg.image_url_ttl = Duration::from_secs(secs);
         }
         if let Some(v) = var("FITBOX_CORS_ORIGINS") {
             cfg.cors_origins = v
@@ -159,6 +191,35 @@ impl Config {
                 UploadKeys::parse(&v).map_err(|e| invalid("FITBOX_UPLOAD_KEYS", "...", &e))?;
         }
         cfg.cdn_distribution_id = var("FITBOX_CDN_DISTRIBUTION_ID");
+        if let Some(secret) = var("FITBOX_ORIGIN_SECRET") {
+            if secret.len() < 32 {
+                return Err(invalid(
+                    "FITBOX_ORIGIN_SECRET",
+                    "(hidden)",
+                    "use at least 32 characters (openssl rand -hex 32)",
+                ));
+            }
+            cfg.origin_secret = Some(secret);
+        }
+        if let Some(v) = var("FITBOX_RATE_LIMIT_PER_MINUTE") {
+            cfg.rate_limit_per_minute =
+                v.parse().ok().filter(|n| *n <= 1_000_000).ok_or_else(|| {
+                    invalid(
+                        "FITBOX_RATE_LIMIT_PER_MINUTE",
+                        &v,
+                        "expected tickets a minute per client, 0 (no limit) to 1000000",
+                    )
+                })?;
+        }
+        if let Some(v) = var("FITBOX_CLIENT_ADDRESS") {
+            cfg.client_address = crate::limit::ClientAddress::parse(&v).ok_or_else(|| {
+                invalid(
+                    "FITBOX_CLIENT_ADDRESS",
+                    &v,
+                    "expected peer or x-forwarded-for:N (N trusted proxies, 1 to 10)",
+                )
+            })?;
+        }
         cfg.check_access()?;
         if cfg.options.limits.max_bytes > MAX_PUT_BYTES {
             return Err(invalid(
@@ -233,7 +294,8 @@ mod tests {
         want.access_mode = AccessMode::SignedInUpload;
         want.upload_keys = UploadKeys::parse(KEY).unwrap();
         assert_eq!(cfg, want);
-        assert_eq!(cfg.url_ttl, Duration::from_secs(300));
+        assert_eq!(cfg.url_ttl, Duration::from_secs(60));
+        assert_eq!(cfg.image_url_ttl, Duration::from_secs(900));
         assert_eq!(cfg.options.box_width, 400);
         assert_eq!(cfg.options.box_height, 400);
         assert!(cfg.cors_origins.is_empty());
@@ -292,7 +354,8 @@ mod tests {
             ("FITBOX_QUALITY", "70"),
             ("FITBOX_MAX_BYTES", "1000"),
             ("FITBOX_MAX_PIXELS", "5000"),
-            ("FITBOX_URL_TTL_SECS", "60"),
+            ("FITBOX_URL_TTL_SECS", "30"),
+            ("FITBOX_IMAGE_URL_TTL_SECS", "120"),
             (
                 "FITBOX_CORS_ORIGINS",
                 "https://a.example, http://127.0.0.1:8080/",
@@ -307,6 +370,9 @@ mod tests {
             ("FITBOX_OIDC_ADMIN_GROUP", "owners"),
             ("FITBOX_UPLOAD_KEYS", KEY),
             ("FITBOX_CDN_DISTRIBUTION_ID", "E123"),
+            ("FITBOX_ORIGIN_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("FITBOX_RATE_LIMIT_PER_MINUTE", "30"),
+            ("FITBOX_CLIENT_ADDRESS", "x-forwarded-for:2"),
         ]);
         let cfg = Config::from_lookup(lookup(&pairs)).unwrap();
         let oidc = cfg.oidc.clone().expect("oidc");
@@ -317,12 +383,19 @@ mod tests {
         );
         assert!(!cfg.upload_keys.is_empty());
         assert_eq!(cfg.cdn_distribution_id.as_deref(), Some("E123"));
+        assert_eq!(cfg.origin_secret.as_deref().map(str::len), Some(32));
+        assert_eq!(cfg.rate_limit_per_minute, 30);
+        assert_eq!(
+            cfg.client_address,
+            crate::limit::ClientAddress::ForwardedFor(2)
+        );
         assert_eq!((cfg.options.box_width, cfg.options.box_height), (320, 200));
         assert!(cfg.options.enlarge);
         assert_eq!(cfg.options.quality, 70);
         assert_eq!(cfg.options.limits.max_bytes, 1000);
         assert_eq!(cfg.options.limits.max_pixels, 5000);
-        assert_eq!(cfg.url_ttl, Duration::from_secs(60));
+        assert_eq!(cfg.url_ttl, Duration::from_secs(30));
+        assert_eq!(cfg.image_url_ttl, Duration::from_secs(120));
         assert_eq!(
             cfg.cors_origins,
             vec!["https://a.example", "http://127.0.0.1:8080"]
@@ -356,6 +429,7 @@ mod tests {
             ("FITBOX_MAX_BYTES", "5368709121"),
             ("FITBOX_URL_TTL_SECS", "0"),
             ("FITBOX_URL_TTL_SECS", "604801"),
+            ("FITBOX_IMAGE_URL_TTL_SECS", "0"),
             ("FITBOX_CORS_ORIGINS", "*"),
             ("FITBOX_CORS_ORIGINS", "https://a.example/path"),
             ("FITBOX_CORS_ORIGINS", "a.example"),
@@ -364,6 +438,9 @@ mod tests {
             ("FITBOX_ACCESS_MODE", "public"),
             ("FITBOX_OIDC_ISSUER", "id.example"),
             ("FITBOX_UPLOAD_KEYS", "ci:root:00"),
+            ("FITBOX_ORIGIN_SECRET", "short"),
+            ("FITBOX_RATE_LIMIT_PER_MINUTE", "many"),
+            ("FITBOX_CLIENT_ADDRESS", "x-real-ip"),
         ] {
             let mut pairs = BUCKETS.to_vec();
             if var != "FITBOX_UPLOAD_KEYS" {

@@ -89,8 +89,16 @@ pub enum ApiError {
     #[error("no image or upload with id {0}")]
     ImageNotFound(String),
     /// 503 `auth_unavailable`: the OpenID issuer's keys cannot be fetched and none are cached.
-    #[error("sign-in cannot be checked right now (the issuer's keys are unavailable: {0}); try again shortly")]
+    /// The detail is logged, not sent.
+    #[error("sign-in cannot be checked right now (the sign-in service's keys are unavailable); try again shortly")]
     AuthUnavailable(String),
+    /// 429 `rate_limited`: this client or caller asked for more tickets than its allowance;
+    /// `Retry-After` says when to try again.
+    #[error("too many upload requests; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// 408 `request_timeout`: the request was not received and answered within the limit (s).
+    #[error("the request was not received and answered within {0} s")]
+    RequestTimeout(u64),
     /// 500 `internal`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -98,7 +106,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every `error.code` this API can answer with (also listed in `openapi.yaml`).
-    pub const CODES: [&'static str; 24] = [
+    pub const CODES: [&'static str; 26] = [
         "invalid_json",
         "invalid_body",
         "body_too_large",
@@ -122,6 +130,8 @@ impl ApiError {
         "forbidden",
         "image_not_found",
         "auth_unavailable",
+        "request_timeout",
+        "rate_limited",
         "internal",
     ];
 
@@ -147,6 +157,8 @@ impl ApiError {
             Forbidden(_) => StatusCode::FORBIDDEN,
             UploadNotFound(_) | RouteNotFound { .. } | ImageNotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             StorageUnavailable(_) | AuthUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Storage(_) => StatusCode::BAD_GATEWAY,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -181,6 +193,8 @@ impl ApiError {
             Forbidden(_) => "forbidden",
             ImageNotFound(_) => "image_not_found",
             AuthUnavailable(_) => "auth_unavailable",
+            RequestTimeout(_) => "request_timeout",
+            RateLimited { .. } => "rate_limited",
             Internal(_) => "internal",
         }
     }
@@ -224,6 +238,11 @@ impl IntoResponse for ApiError {
             tracing::debug!(code = self.code(), error = %self, "request refused");
         }
         let mut resp = json_error(status, self.code(), &self.to_string());
+        if let ApiError::RateLimited { retry_after_secs } = &self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         if let ApiError::Unauthenticated { token_given, .. } = &self {
             // RFC 6750 section 3: the scheme, and what was wrong with a token that was sent.
             let value = if *token_given {
@@ -310,6 +329,10 @@ mod tests {
             ApiError::Forbidden(String::new()),
             ApiError::ImageNotFound(String::new()),
             ApiError::AuthUnavailable(String::new()),
+            ApiError::RequestTimeout(1),
+            ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
             ApiError::Internal(String::new()),
             ApiError::Item {
                 index: 0,
@@ -342,6 +365,8 @@ mod tests {
                 | ApiError::Forbidden(_)
                 | ApiError::ImageNotFound(_)
                 | ApiError::AuthUnavailable(_)
+                | ApiError::RequestTimeout(_)
+                | ApiError::RateLimited { .. }
                 | ApiError::Internal(_) => {}
             }
         }

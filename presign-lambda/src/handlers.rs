@@ -76,6 +76,7 @@ fn owner_of(caller: Option<&Caller>) -> String {
 pub async fn create_uploads(
     State(st): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = st
@@ -83,6 +84,12 @@ pub async fn create_uploads(
         .require(&headers, st.auth.mode.changes_need_caller())
         .await?;
     let owner = owner_of(caller.as_ref());
+    // Counted once the request is known to be valid (a refused request costs nothing), one
+    // per file, before anything is signed.
+    let take = |files: usize| match &st.limits {
+        Some(limits) => limits.take(&headers, &extensions, caller.as_ref(), files),
+        None => Ok(()),
+    };
     match body {
         Value::Array(items) => {
             if items.is_empty() {
@@ -107,6 +114,7 @@ pub async fn create_uploads(
                     .map_err(item_err(index))?;
                 requests.push(req);
             }
+            take(requests.len())?;
             let mut tickets = Vec::with_capacity(requests.len());
             for (index, req) in requests.iter().enumerate() {
                 tickets.push(
@@ -119,6 +127,7 @@ pub async fn create_uploads(
         }
         Value::Object(_) => {
             let req = validate(&st, parse_request(body)?)?;
+            take(1)?;
             let ticket = presign_put(&st, &req, &owner).await?;
             let location = format!("/api/uploads/{}", ticket.id);
             Ok((
@@ -204,7 +213,16 @@ async fn presign_put(
         put = put.metadata(keys::meta::FILENAME, filename);
     }
     // Signed like the rest: a client that changes or drops it fails S3's signature check.
-    put = put.metadata(keys::meta::OWNER, filename_metadata(owner));
+    let owner = keys::encode_owner(owner).ok_or_else(|| {
+        ApiError::Forbidden(format!(
+            "the caller's name is over {} bytes; it cannot be recorded as an owner",
+            keys::MAX_OWNER_BYTES
+        ))
+    })?;
+    put = put.metadata(keys::meta::OWNER, owner);
+    // One upload per ticket: S3 refuses (412) a second PUT while the first is stored, and the
+    // resize function drops a copy that arrives after the thumbnail was made.
+    put = put.if_none_match("*");
     let presigned = put
         .presigned(presigning(now, st.cfg.url_ttl)?)
         .await
@@ -401,7 +419,7 @@ async fn image_url(st: &AppState, key: &str) -> Result<String, ApiError> {
         .get_object()
         .bucket(&st.cfg.resized_bucket)
         .key(key)
-        .presigned(presigning(st.clock.now(), st.cfg.url_ttl)?)
+        .presigned(presigning(st.clock.now(), st.cfg.image_url_ttl)?)
         .await
         .map_err(|e| ApiError::Internal(format!("signing the image URL failed: {e}")))?;
     Ok(presigned.uri().to_string())
@@ -539,9 +557,10 @@ async fn owner_record(st: &AppState, id: &str) -> Result<Option<String>, ApiErro
         .map(|o| keys::decode_filename(&o)))
 }
 
-/// `DELETE /api/images/{id}`: removes the thumbnails, any original or refused copy and the owner
-/// record of `id`, when the caller owns it or is an admin (anyone in open mode), then asks the
-/// CDN to drop its cached copies. `204` when done; `404` when nothing is stored under `id`.
+/// `DELETE /api/images/{id}`: leaves a tombstone `deleted/{id}`, then removes the thumbnails, any
+/// original or refused copy and the owner record of `id`, when the caller owns it or is an admin
+/// (anyone in open mode), then asks the CDN to drop its cached copies. `204` when done; `404`
+/// when nothing is stored under `id`.
 ///
 /// The owner comes from the owner record, else from the refused copy or the original still
 /// waiting (whose metadata the ticket signed). Images with no owner anywhere (stored before
@@ -589,6 +608,16 @@ pub async fn delete_image(
         )));
     }
 
+    // The tombstone first: a resize still running, or the upload URL used again, sees it and
+    // leaves nothing behind (the resize function checks before and after it writes).
+    st.s3
+        .put_object()
+        .bucket(upload_bucket)
+        .key(format!("{}{id}", keys::DELETED_PREFIX))
+        .body(Vec::new().into())
+        .send()
+        .await
+        .map_err(|e| ApiError::from_s3("PutObject", &e))?;
     for key in &thumbs {
         delete(&st, &st.cfg.resized_bucket, key).await?;
     }

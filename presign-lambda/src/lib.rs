@@ -40,7 +40,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_s3::config::RequestChecksumCalculation;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{self, MethodRouter};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -53,6 +53,7 @@ pub mod cursor;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod limit;
 
 pub use auth::{AccessMode, Auth, Caller, Role};
 pub use cdn::{CdnInvalidator, CloudFrontInvalidator};
@@ -113,6 +114,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Removes a deleted image from the CDN's cache, when there is a CDN.
     pub cdn: Option<Arc<dyn CdnInvalidator>>,
+    /// Tickets per client and caller (`None`: no limit).
+    pub limits: Option<Arc<limit::Limits>>,
 }
 
 impl AppState {
@@ -135,11 +138,15 @@ impl AppState {
             keys: cfg.upload_keys.clone(),
             oidc,
         };
+        let limits =
+            limit::Limits::new(cfg.rate_limit_per_minute, cfg.client_address).map(Arc::new);
         Ok(AppState {
+            limits,
             s3: aws_sdk_s3::Client::from_conf(conf),
             cfg,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
+
             auth: Arc::new(auth),
             cdn: None,
         })
@@ -172,16 +179,22 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// How long the API waits on S3: an attempt 5 s (then the SDK retries), a whole call 15 s,
-/// so a stuck S3 call ends in `503 storage_unavailable` before [`REQUEST_TIMEOUT`] would
-/// answer `408`.
+/// How long the API waits on S3: an attempt 3 s (then the SDK retries), a whole call 6 s, so a
+/// stuck S3 call ends in `503 storage_unavailable` before [`REQUEST_TIMEOUT`] (8 s) answers
+/// `408`, and both before the function's own timeout (10 s in `template.yaml`, checked by a test)
+/// would make API Gateway answer with its own error page.
 pub fn s3_timeouts() -> aws_sdk_s3::config::timeout::TimeoutConfig {
     aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(S3_ATTEMPT_TIMEOUT)
+        .operation_timeout(S3_OPERATION_TIMEOUT)
         .build()
 }
+
+/// One S3 attempt.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One S3 call, retries included.
+pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// An S3 client for the deployed function: credentials and region from the environment
 /// (`aws-config`), the [`s3_timeouts`], path-style addressing at `cfg.s3_endpoint` when set.
@@ -273,6 +286,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(request_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin_secret,
+        ))
         .with_state(state);
     match cors {
         Some(cors) => app.layer(cors),
@@ -302,17 +319,40 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// Longest time one request may take, reading its body included: a client that sends its
 /// body byte by byte (slow loris) gets `408 request_timeout` instead of holding a task and a
 /// connection for ever. (Slow *headers* are the HTTP server's business: API Gateway in AWS.)
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Shorter than the presign function's timeout, so the answer is always this API's JSON.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 
 async fn request_timeout(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => error::json_error(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the request was not received and answered in time",
-        ),
+        Err(_) => ApiError::RequestTimeout(REQUEST_TIMEOUT.as_secs()).into_response(),
     }
+}
+
+/// Header CloudFront adds with the origin secret.
+pub const ORIGIN_SECRET_HEADER: &str = "x-fitbox-origin-secret";
+
+/// With `cfg.origin_secret`, refuse (403) requests that did not come through the CDN.
+async fn origin_secret(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(secret) = &st.cfg.origin_secret {
+        use sha2::Digest as _;
+        // Compare digests, so the time taken says nothing about how much of the secret matched.
+        let given = req
+            .headers()
+            .get(ORIGIN_SECRET_HEADER)
+            .map(|v| sha2::Sha256::digest(v.as_bytes()));
+        if given != Some(sha2::Sha256::digest(secret.as_bytes())) {
+            return ApiError::Forbidden(
+                "this address is not served directly; use the site's own address".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -369,13 +409,13 @@ mod tests {
             .expect("body");
         let ticket: UploadTicket = serde_json::from_slice(&body).expect("ticket");
         assert_eq!(ticket.id, keys::new_id(NOW_MS, 0xabc));
-        assert_eq!(ticket.expires_at, rfc3339_ms(NOW_MS + 300_000));
+        assert_eq!(ticket.expires_at, rfc3339_ms(NOW_MS + 60_000));
         assert!(
             ticket.url.contains("X-Amz-Date=20261129T000000Z"),
             "{}",
             ticket.url
         );
-        assert!(ticket.url.contains("X-Amz-Expires=300"), "{}", ticket.url);
+        assert!(ticket.url.contains("X-Amz-Expires=60"), "{}", ticket.url);
         assert!(
             ticket
                 .url

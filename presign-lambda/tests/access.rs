@@ -222,6 +222,12 @@ async fn every_route_in_every_mode_with_every_kind_of_caller() {
     let forged_key = impostor.tokens("alice");
     let expired = short.tokens("alice");
     let none = alg_none(&alice.id);
+    // Alice's real header and signature over Bob's claims: only the signature check catches it.
+    let spliced = {
+        let a: Vec<&str> = alice.id.split('.').collect();
+        let b: Vec<&str> = bob.id.split('.').collect();
+        format!("{}.{}.{}", a[0], b[1], a[2])
+    };
 
     // The expired token: its issuer's API takes no leeway, and the token has lived past 1 s.
     std::thread::sleep(Duration::from_millis(2100));
@@ -262,6 +268,7 @@ async fn every_route_in_every_mode_with_every_kind_of_caller() {
         for (what, token) in [
             ("signed by another key", forged_key.id.as_str()),
             ("alg none", none.as_str()),
+            ("another's claims under a real signature", spliced.as_str()),
             ("garbage", "not-a-token"),
             (
                 "unknown upload key",
@@ -278,6 +285,9 @@ async fn every_route_in_every_mode_with_every_kind_of_caller() {
             ] {
                 let r = call(&s, method.clone(), &path, Some(token)).await;
                 assert_401(&r, true, &format!("{mode} {what}: {method} {path}"));
+                if what.starts_with("another's claims") {
+                    assert!(r.body.contains("signature"), "{}", r.body);
+                }
             }
         }
 
@@ -397,6 +407,16 @@ async fn every_route_in_every_mode_with_every_kind_of_caller() {
         )
         .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        // A tombstone stays, so nothing can bring it back.
+        assert!(!stored(&s, UPLOADS, &format!("deleted/{a1}"))
+            .await
+            .is_empty());
+        // The CDN was asked to drop the image's path (and nothing was asked for refusals).
+        assert_eq!(
+            *s.invalidations.lock().expect("lock"),
+            vec![vec![format!("/images/{a1}/*")]],
+            "{mode}"
+        );
         assert!(stored(&s, RESIZED, &format!("images/{a1}/"))
             .await
             .is_empty());
@@ -506,5 +526,113 @@ async fn upload_keys_name_their_owner_and_the_issuer_being_down_is_503_then_cach
     assert!(started.elapsed() < Duration::from_secs(10));
     let r = call(&s, Method::POST, "/api/uploads", Some(&ci.secret)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    s.stop().await;
+}
+
+/// Behind CloudFront the API Gateway address must not be a way around the CDN: with an origin
+/// secret configured, a request without CloudFront's header (or with another value) is 403.
+#[tokio::test]
+async fn without_the_cdns_origin_secret_every_route_is_403() {
+    const SECRET: &str = "0123456789abcdef0123456789abcdef0123";
+    let s = Stack::with(|cfg| cfg.origin_secret = Some(SECRET.into())).await;
+    for value in [None, Some("wrong"), Some(&SECRET[..31])] {
+        for path in ["/api/config", "/api/images", "/api/nope"] {
+            let mut req = s.http.get(s.url(path));
+            if let Some(v) = value {
+                req = req.header(fitbox_presign::ORIGIN_SECRET_HEADER, v);
+            }
+            let r = Resp::read(req.send().await.expect("request")).await;
+            r.assert_error(403, "forbidden");
+        }
+    }
+    let r = Resp::read(
+        s.http
+            .get(s.url("/api/config"))
+            .header(fitbox_presign::ORIGIN_SECRET_HEADER, SECRET)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    s.stop().await;
+}
+
+/// 200 ticket requests from one address in a second: the first minute's allowance (120) is
+/// served, the rest get `429 rate_limited` with `Retry-After`, and another address is still
+/// served. Behind CloudFront and API Gateway the address is the one CloudFront appended to
+/// `X-Forwarded-For`, not what the client wrote there itself. A batch counts one per file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_requests_are_limited_per_client_address() {
+    let s = Stack::with(|cfg| {
+        cfg.client_address = fitbox_presign::limit::ClientAddress::ForwardedFor(2);
+    })
+    .await;
+    let ticket = |xff: &'static str| {
+        let (http, url) = (s.http.clone(), s.url("/api/uploads"));
+        async move {
+            let r = http
+                .post(url)
+                .header("x-forwarded-for", xff)
+                .json(&json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 3}))
+                .send()
+                .await
+                .expect("request");
+            Resp::read(r).await
+        }
+    };
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        // The client claims to be 198.51.100.7; CloudFront appended its real address.
+        set.spawn(ticket("198.51.100.7, 203.0.113.1, 130.176.0.1"));
+    }
+    let (mut served, mut limited) = (0, 0);
+    while let Some(r) = set.join_next().await {
+        let r = r.expect("join");
+        match r.status.as_u16() {
+            201 => served += 1,
+            429 => {
+                r.assert_error(429, "rate_limited");
+                let wait: u64 = r.headers["retry-after"]
+                    .to_str()
+                    .expect("ascii")
+                    .parse()
+                    .expect("seconds");
+                assert!((1..=60).contains(&wait), "{wait}");
+                limited += 1;
+            }
+            other => panic!("{other}: {}", r.body),
+        }
+    }
+    eprintln!(
+        "200 requests in {:?}: {served} served, {limited} limited",
+        started.elapsed()
+    );
+    assert!((120..=125).contains(&served), "{served}");
+    assert_eq!(served + limited, 200);
+    // Another address (same claimed one in front) is served.
+    let r = ticket("198.51.100.7, 203.0.113.2, 130.176.0.1").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // A batch counts per file: 100 files, then 21 single requests exhaust 120.
+    let batch: Vec<Value> = (0..100)
+        .map(|i| json!({"filename": format!("{i}.jpg"), "content_type": "image/jpeg", "size": 3}))
+        .collect();
+    let r = Resp::read(
+        s.http
+            .post(s.url("/api/uploads"))
+            .header("x-forwarded-for", "203.0.113.3, 130.176.0.1")
+            .json(&batch)
+            .send()
+            .await
+            .expect("batch"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut last = StatusCode::CREATED;
+    for _ in 0..21 {
+        last = ticket("203.0.113.3, 130.176.0.1").await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     s.stop().await;
 }

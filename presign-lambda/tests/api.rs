@@ -69,6 +69,8 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
     );
     // Open mode: the owner is recorded as anonymous, and signed like the rest.
     assert_eq!(ticket["headers"]["x-amz-meta-owner"], "anonymous");
+    // One upload per ticket.
+    assert_eq!(ticket["headers"]["if-none-match"], "*");
     let url = ticket["url"].as_str().expect("url").to_string();
     let signed = url
         .split("X-Amz-SignedHeaders=")
@@ -77,7 +79,7 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         .expect("signed headers");
     assert_eq!(
         signed,
-        "content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-filename%3Bx-amz-meta-owner"
+        "content-length%3Bcontent-type%3Bhost%3Bif-none-match%3Bx-amz-meta-filename%3Bx-amz-meta-owner"
     );
 
     let refused = |what: &'static str, r: reqwest::Response| async move {
@@ -102,6 +104,7 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         .header("content-type", "image/png")
         .header("x-amz-meta-filename", "My%20%20cat%20%C3%BC.jpg")
         .header("x-amz-meta-owner", "anonymous")
+        .header("if-none-match", "*")
         .body(bytes.clone())
         .send()
         .await
@@ -117,6 +120,7 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
             .put(&url)
             .header("content-type", "image/jpeg")
             .header("x-amz-meta-owner", "anonymous")
+            .header("if-none-match", "*")
             .body(bytes.clone());
         if let Some(m) = meta {
             req = req.header("x-amz-meta-filename", m);
@@ -193,6 +197,40 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
     );
     assert_eq!(meta[keys::meta::OWNER], "anonymous", "open mode");
     assert_eq!(meta.len(), 2, "only the signed metadata: {meta:?}");
+    let etag = head.e_tag().map(str::to_string);
+
+    // The same URL again, with other bytes of the same length: S3 refuses (412), and the
+    // stored object is still the first one.
+    let mut again = bytes.clone();
+    again[0] ^= 0xff;
+    let r = stack.put_ticket(&ticket, again).await;
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        s3_code(&r.text().await.unwrap_or_default()),
+        "PreconditionFailed"
+    );
+    let head = stack
+        .s3
+        .head_object()
+        .bucket(UPLOADS)
+        .key(format!("uploads/{id}"))
+        .send()
+        .await
+        .expect("uploaded object");
+    assert_eq!(
+        head.e_tag().map(str::to_string),
+        etag,
+        "the first upload stays"
+    );
+    // Without the signed If-None-Match the URL does not work at all.
+    let mut req = stack.http.put(&url).body(bytes.clone());
+    for (k, v) in ticket["headers"].as_object().expect("headers") {
+        if k != "content-length" && k != "if-none-match" {
+            req = req.header(k.as_str(), v.as_str().expect("str"));
+        }
+    }
+    let body = refused("no if-none-match", req.send().await.expect("PUT")).await;
+    assert_eq!(s3_code(&body), "SignatureDoesNotMatch");
     stack.stop().await;
 }
 

@@ -228,6 +228,7 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
                 .as_str()
                 .expect("owner"),
         )
+        .header("if-none-match", "*")
         .body(b"abc".to_vec())
         .send()
         .await

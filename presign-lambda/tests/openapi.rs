@@ -145,3 +145,34 @@ async fn the_live_router_serves_exactly_the_documented_operations() {
     }
     stack.stop().await;
 }
+
+/// The API's own deadlines fit inside each other and inside the function's: an S3 call gives
+/// up (503 storage_unavailable) before the request timeout answers 408, and both before the
+/// presign function's timeout in `template.yaml` would make API Gateway answer with its own
+/// error page instead of this API's JSON.
+#[test]
+fn timeouts_fit_inside_each_other_and_inside_the_function() {
+    use std::time::Duration;
+    let text = include_str!("../../template.yaml");
+    let yaml: serde_norway::Value = serde_norway::from_str(text).expect("template.yaml");
+    let function_secs = yaml["Resources"]["PresignFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .expect("PresignFunction Timeout in seconds");
+    let function = Duration::from_secs(function_secs);
+    assert!(
+        fitbox_presign::S3_ATTEMPT_TIMEOUT < fitbox_presign::S3_OPERATION_TIMEOUT,
+        "attempt within the call"
+    );
+    assert!(
+        fitbox_presign::S3_OPERATION_TIMEOUT < fitbox_presign::REQUEST_TIMEOUT,
+        "an S3 call ends before the request timeout"
+    );
+    assert!(
+        fitbox_presign::auth::ISSUER_TIMEOUT < fitbox_presign::REQUEST_TIMEOUT,
+        "a key fetch ends before the request timeout"
+    );
+    assert!(
+        fitbox_presign::REQUEST_TIMEOUT + Duration::from_secs(1) < function,
+        "the request timeout answers before the function ({function_secs} s) is stopped"
+    );
+}

@@ -10,6 +10,12 @@
 //!    `FITBOX_MAX_BYTES` before reading the body (bodies are also cut off at the limit).
 //!    A missing original is a repeated delivery when its thumbnail (`images/NAME/`) or its
 //!    `rejected/NAME` copy exists: [`Outcome::AlreadyDone`].
+//!    An original whose id already has a thumbnail or a refusal is a ticket URL used again after
+//!    the resize (the ticket's `If-None-Match: *` only holds while the original waits): it is
+//!    deleted without a decode ([`Outcome::AlreadyDone`]). An original whose id has a tombstone
+//!    (`deleted/NAME`, left by `DELETE /api/images/{id}`) is deleted too ([`Outcome::Deleted`]);
+//!    the tombstone is looked for again after the thumbnail is written, and what this run wrote
+//!    is taken back if the image was deleted meanwhile.
 //! 3. **`fitbox_core::thumbnail_observed`** on a blocking thread, timing each stage.
 //! 4. **PutObject** the owner record `owners/NAME` in the upload bucket: an empty object whose
 //!    metadata `owner` and `filename` are the original's (the presign API signed them into the
@@ -110,6 +116,9 @@ pub enum Outcome {
     AlreadyDone { found: String },
     /// The original is gone and nothing was made from it (deleted by someone else).
     Missing,
+    /// The image was deleted (`deleted/NAME` exists): the original, and anything this run made
+    /// before it saw the tombstone, were removed.
+    Deleted,
     /// Not for this function (key outside `uploads/`, another bucket, an undecodable key).
     Ignored { why: String },
 }
@@ -318,6 +327,32 @@ pub async fn process_record(
         content_type: got.content_type().map(str::to_owned),
         e_tag: got.e_tag().map(str::to_owned),
     };
+    // A deleted image: whatever arrives under its id (a resize that was waiting, the upload URL
+    // used again) is dropped, never resized.
+    if is_deleted(s3, cfg, &key).await? {
+        drop(got);
+        delete_quietly(s3, bucket, &key).await?;
+        tracing::warn!(key = %key, "the image was deleted; its upload was dropped");
+        return Ok(Outcome::Deleted);
+    }
+    // Already processed: a run that stored the thumbnail but stopped before deleting the
+    // original, or the ticket URL used again after the resize (its PUT carries
+    // `If-None-Match: *`, which stops a second write only while the original still waits). The
+    // thumbnail (or refusal) exists, so the original is deleted without a decode. Only for ids
+    // the API made: a key copied in by hand may be a new picture under an old name.
+    if keys::upload_name(&key).is_some_and(keys::is_valid_id) {
+        if let Some(found) = already_done(s3, cfg, &key).await? {
+            drop(got);
+            s3.delete_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| TransientError::s3("DeleteObject", bucket, &key, e))?;
+            tracing::warn!(key = %key, found = %found, "already processed (a restart after a crash, or the upload URL used again); the original is deleted without a new resize");
+            return Ok(Outcome::AlreadyDone { found });
+        }
+    }
     let declared = got.content_length().and_then(|n| u64::try_from(n).ok());
     if let Some(size) = declared.filter(|s| *s > max_bytes) {
         drop(got);
@@ -431,6 +466,17 @@ pub async fn process_record(
         .await
         .map_err(|e| TransientError::s3("PutObject", &cfg.resized_bucket, &thumbnail_key, e))?;
     let upload = t.elapsed();
+
+    // Deleted while this run was working: take back what it wrote.
+    if is_deleted(s3, cfg, &key).await? {
+        delete_quietly(s3, &cfg.resized_bucket, &thumbnail_key).await?;
+        if let Some(owner_key) = keys::owner_key(&key) {
+            delete_quietly(s3, bucket, &owner_key).await?;
+        }
+        delete_quietly(s3, bucket, &key).await?;
+        tracing::warn!(key = %key, "the image was deleted while it was resized; nothing kept");
+        return Ok(Outcome::Deleted);
+    }
 
     // ---- only now: delete the original ----
     let t = Instant::now();
@@ -549,6 +595,47 @@ async fn gone(s3: &aws_sdk_s3::Client, cfg: &Config, key: &str) -> Result<Outcom
             Ok(Outcome::Missing)
         }
     }
+}
+
+/// Whether `DELETE /api/images/{id}` left a tombstone for this upload (`deleted/NAME`; one
+/// listing, which needs only ListBucket). Only ids the API made can be deleted through it.
+async fn is_deleted(
+    s3: &aws_sdk_s3::Client,
+    cfg: &Config,
+    key: &str,
+) -> Result<bool, TransientError> {
+    if !keys::upload_name(key).is_some_and(keys::is_valid_id) {
+        return Ok(false);
+    }
+    let Some(tombstone) = keys::deleted_key(key) else {
+        return Ok(false);
+    };
+    let out = s3
+        .list_objects_v2()
+        .bucket(&cfg.upload_bucket)
+        .prefix(&tombstone)
+        .max_keys(1)
+        .send()
+        .await
+        .map_err(|e| TransientError::s3("ListObjectsV2", &cfg.upload_bucket, &tombstone, e))?;
+    Ok(out
+        .contents()
+        .iter()
+        .any(|o| o.key() == Some(tombstone.as_str())))
+}
+
+async fn delete_quietly(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(), TransientError> {
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| TransientError::s3("DeleteObject", bucket, key, e))
 }
 
 /// The thumbnail (any object under `images/NAME/`) or the `rejected/NAME` copy, if one exists.

@@ -750,3 +750,124 @@ async fn resized_log_line_has_sizes_dimensions_and_stage_times() {
     assert_eq!(num("encode_ms"), ms(r.timings.encode));
     assert_eq!(num("thumbnail_ms"), ms(r.timings.thumbnail));
 }
+
+/// A ticket URL used again after its upload was resized (S3's If-None-Match only holds while the
+/// original waits): the second copy is dropped without a decode or any write, and the thumbnail
+/// stays the first one. A key copied in by hand (not an API id) is still resized again: it may be
+/// a new picture under an old name.
+#[tokio::test]
+async fn a_second_upload_of_an_id_already_resized_costs_no_decode() {
+    let env = start().await;
+    let first = read("edge/Landscape_1.jpg");
+    let id = keys::new_id(1_795_910_400_000, 42);
+    let key = keys::upload_key(&id);
+    env.upload(&key, &first, Some("a.jpg")).await;
+    let out = process_record(&env.client, &env.cfg, UPLOAD_BUCKET, &key)
+        .await
+        .expect("first");
+    assert!(matches!(out, Outcome::Resized(_)), "{out:?}");
+    let thumb = assert_resized(&env, &key, &first, Some("a.jpg")).await;
+    let stored = env.get(RESIZED_BUCKET, &thumb).await.expect("thumbnail");
+
+    // The same key again, another picture.
+    env.upload(&key, &read("edge/Portrait_2.jpg"), Some("a.jpg"))
+        .await;
+    env.faults.reset_counters();
+    let out = process_record(&env.client, &env.cfg, UPLOAD_BUCKET, &key)
+        .await
+        .expect("second");
+    assert_eq!(
+        out,
+        Outcome::AlreadyDone {
+            found: thumb.clone()
+        }
+    );
+    assert_eq!(env.faults.calls(Op::Put), 0, "nothing written");
+    assert_eq!(env.faults.calls(Op::Delete), 1, "the second copy deleted");
+    assert!(env.get(UPLOAD_BUCKET, &key).await.is_none());
+    let after = env.get(RESIZED_BUCKET, &thumb).await.expect("thumbnail");
+    assert!(after.bytes == stored.bytes, "the first thumbnail stays");
+
+    // A hand-named key is resized again.
+    let manual = "uploads/holiday.jpg";
+    env.upload(manual, &first, None).await;
+    process_record(&env.client, &env.cfg, UPLOAD_BUCKET, manual)
+        .await
+        .expect("first");
+    env.upload(manual, &first, None).await;
+    let out = process_record(&env.client, &env.cfg, UPLOAD_BUCKET, manual)
+        .await
+        .expect("again");
+    assert!(matches!(out, Outcome::Resized(_)), "{out:?}");
+}
+
+/// `DELETE /api/images/{id}` leaves a tombstone `deleted/{id}`: an upload arriving after it (a
+/// replayed upload URL) is dropped without a resize, and a resize that was already running when
+/// the image was deleted takes back what it wrote.
+#[tokio::test]
+async fn a_deleted_image_is_never_brought_back() {
+    let env = start().await;
+    let bytes = read("edge/Landscape_1.jpg");
+    let tombstone = |id: &str| format!("{}{id}", keys::DELETED_PREFIX);
+    let put_tombstone = |id: String| {
+        let client = env.client.clone();
+        async move {
+            client
+                .put_object()
+                .bucket(UPLOAD_BUCKET)
+                .key(tombstone(&id))
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(b""))
+                .send()
+                .await
+                .expect("tombstone");
+        }
+    };
+
+    // 1. Deleted before the upload arrives.
+    let id = keys::new_id(1_795_910_400_000, 7);
+    let key = keys::upload_key(&id);
+    put_tombstone(id.clone()).await;
+    env.upload(&key, &bytes, Some("gone.jpg")).await;
+    let out = process_record(&env.client, &env.cfg, UPLOAD_BUCKET, &key)
+        .await
+        .expect("processed");
+    assert_eq!(out, Outcome::Deleted);
+    assert!(env.get(UPLOAD_BUCKET, &key).await.is_none());
+    assert!(env
+        .list(RESIZED_BUCKET, &format!("images/{id}/"))
+        .await
+        .is_empty());
+    assert!(env
+        .list(UPLOAD_BUCKET, &format!("owners/{id}"))
+        .await
+        .is_empty());
+
+    // 2. Deleted while the resize writes: every PUT takes 1.5 s, the tombstone lands while the
+    //    owner record and the thumbnail are still being written.
+    let id = keys::new_id(1_795_910_400_000, 8);
+    let key = keys::upload_key(&id);
+    env.upload(&key, &bytes, Some("late.jpg")).await;
+    env.faults.fail(
+        Op::Put,
+        1.0,
+        FaultKind::Delay(std::time::Duration::from_millis(1500)),
+    );
+    let resize = {
+        let (client, cfg, key) = (env.client.clone(), env.cfg.clone(), key.clone());
+        tokio::spawn(async move { process_record(&client, &cfg, UPLOAD_BUCKET, &key).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    put_tombstone(id.clone()).await;
+    let out = resize.await.expect("join").expect("processed");
+    env.faults.clear();
+    assert_eq!(out, Outcome::Deleted);
+    assert!(env.get(UPLOAD_BUCKET, &key).await.is_none());
+    assert!(env
+        .list(RESIZED_BUCKET, &format!("images/{id}/"))
+        .await
+        .is_empty());
+    assert!(env
+        .list(UPLOAD_BUCKET, &format!("owners/{id}"))
+        .await
+        .is_empty());
+}

@@ -14,7 +14,18 @@
 //! * the CSP adds only the sign-in service's origins and the thumbnail bucket's S3 origin;
 //! * in `private` mode CloudFront serves no thumbnails: the `/images/*` behaviour, the origin on
 //!   the resized bucket, the bucket policy's CloudFront grant and the CDN base URL all exist only
-//!   under the `PublicGallery` condition (`AccessMode` is `signed-in-upload`).
+//!   under the `PublicGallery` condition (`AccessMode` is `signed-in-upload`);
+//! * nothing is kept for ever by accident (issue 16): originals whose resize never finished
+//!   expire under `uploads/` after `UnfinishedUploadRetentionDays`, longer than a failed event can
+//!   be retried (Lambda's retries + the dead-letter queue's retention); every bucket aborts
+//!   incomplete uploads, old thumbnail versions and logs expire;
+//! * alarms on the dead-letter queue and each function's errors and throttles exist in every
+//!   stack, and mail only through the topic that exists with `AlarmEmail`;
+//! * the WAF rate limit is off by default, one CloudFront-scope block rule when on, us-east-1 only;
+//! * CloudFront's `X-Fitbox-Origin-Secret` header and the presign function's
+//!   `FITBOX_ORIGIN_SECRET` are the same NoEcho parameter without a default, 32+ characters;
+//! * `AllowedOrigin` accepts https:// and loopback origins only; every behaviour sends HSTS,
+//!   nosniff and no-framing headers (`DENY`, CSP `frame-ancestors 'none'`).
 //!
 //! Each check returns the problems it finds. The `*_holds` tests assert there are none in the
 //! real template; the `mutation_*` tests break the template in memory and assert the check
@@ -393,6 +404,9 @@ fn expected_grants(function: &str) -> BTreeSet<String> {
             "s3:ListBucket on UploadBucket".into(),
             "s3:PutObject on ResizedBucket/images/*".into(),
             format!("s3:ListBucket on ResizedBucket{IMAGES_PREFIX_ONLY}"),
+            // An image deleted mid-resize: take back the thumbnail and owner record just written.
+            "s3:DeleteObject on ResizedBucket/images/*".into(),
+            "s3:DeleteObject on UploadBucket/owners/*".into(),
         ],
         // Sign PUTs to uploads/, read status from uploads/ and rejected/ (404 for unknown ids
         // needs ListBucket), list and read thumbnails, read owner records; delete an image (its
@@ -409,6 +423,8 @@ fn expected_grants(function: &str) -> BTreeSet<String> {
             "s3:DeleteObject on UploadBucket/uploads/*".into(),
             "s3:DeleteObject on UploadBucket/rejected/*".into(),
             "s3:DeleteObject on UploadBucket/owners/*".into(),
+            // The tombstone deleted/{id}, written before anything is removed.
+            "s3:PutObject on UploadBucket/deleted/*".into(),
             "cloudfront:CreateInvalidation on Distribution".into(),
         ],
         other => panic!("no expectation for {other}"),
@@ -1222,6 +1238,658 @@ fn private_mode_cdn_problems(t: &Value) -> Vec<String> {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Abuse and leaks (issue 16)
+// ------------------------------------------------------------------------------------------------
+
+/// A number as the template writes it: a YAML number or a numeric string (`Default: "0"`).
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// Lambda's default for `MaximumEventAgeInSeconds`: an asynchronous event is retried for up to
+/// 6 hours before it goes to the dead-letter queue.
+const DEFAULT_EVENT_AGE_SECS: f64 = 21_600.0;
+
+/// Nothing is kept for ever by accident: an original whose resize never finished expires under
+/// `uploads/` after `UnfinishedUploadRetentionDays`, and that is longer (by its `MinValue` and
+/// its `Default`) than its failed event can still be retried: the resize function's retries
+/// (`MaximumEventAgeInSeconds`) plus the dead-letter queue's explicit `MessageRetentionPeriod`.
+/// Every bucket aborts incomplete multipart uploads, a versioned bucket expires old versions,
+/// and every log group has a retention. (`rejected/` expiring and `owners/` never expiring are
+/// `upload_bucket_rule_problems`' part.)
+fn retention_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    const PARAM: &str = "UnfinishedUploadRetentionDays";
+    let upload_rules =
+        items(&t["Resources"]["UploadBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]);
+    let expires_unfinished = upload_rules.iter().any(|r| {
+        let r = &r.value;
+        let prefix = [&r["Prefix"], &r["Filter"]["Prefix"]]
+            .into_iter()
+            .find_map(Value::as_str);
+        r["Status"] == "Enabled"
+            && prefix == Some("uploads/")
+            && r["Filter"]["Tag"].is_null()
+            && r["Filter"]["And"].is_null()
+            && r["ExpirationInDays"] == ref_(PARAM)
+    });
+    if !expires_unfinished {
+        p.push(format!(
+            "UploadBucket: no enabled lifecycle rule expiring uploads/ after {PARAM} days (unfinished originals kept for ever)"
+        ));
+    }
+
+    let resize = &t["Resources"]["ResizeFunction"]["Properties"];
+    let queue = resize["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap_or("?");
+    let retention = number(&t["Resources"][queue]["Properties"]["MessageRetentionPeriod"]);
+    let event_age = match &resize["EventInvokeConfig"]["MaximumEventAgeInSeconds"] {
+        Value::Null => Some(DEFAULT_EVENT_AGE_SECS),
+        v => number(v),
+    };
+    match (retention, event_age) {
+        (None, _) => p.push(format!(
+            "{queue}: MessageRetentionPeriod is not an explicit number of seconds"
+        )),
+        (_, None) => p.push(format!(
+            "ResizeFunction: MaximumEventAgeInSeconds {} is not a number",
+            resize["EventInvokeConfig"]["MaximumEventAgeInSeconds"]
+        )),
+        (Some(retention), Some(age)) => {
+            let param = &t["Parameters"][PARAM];
+            if param["Type"] != "Number" {
+                p.push(format!(
+                    "parameter {PARAM}: type {}, expected Number",
+                    param["Type"]
+                ));
+            }
+            for key in ["MinValue", "Default"] {
+                match number(&param[key]) {
+                    None => p.push(format!("parameter {PARAM}: no numeric {key}")),
+                    Some(days) if days * 86_400.0 <= retention + age => p.push(format!(
+                        "parameter {PARAM}: {key} {days} days is not longer than a failed event can be retried ({age} s of retries + {retention} s in {queue})"
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+
+    for (name, b) in of_type(t, "AWS::S3::Bucket") {
+        let rules = items(&b["Properties"]["LifecycleConfiguration"]["Rules"]);
+        let aborts = rules.iter().any(|r| {
+            let r = &r.value;
+            r["Status"] == "Enabled"
+                && number(&r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]).is_some()
+                && r["Prefix"].as_str().unwrap_or("").is_empty()
+                && r["Filter"].is_null()
+        });
+        if !aborts {
+            p.push(format!(
+                "{name}: no bucket-wide rule aborting incomplete multipart uploads"
+            ));
+        }
+        let versioned = b["Properties"]["VersioningConfiguration"]["Status"] == "Enabled";
+        let old_versions_expire = rules.iter().any(|r| {
+            r.value["Status"] == "Enabled"
+                && number(&r.value["NoncurrentVersionExpiration"]["NoncurrentDays"]).is_some()
+        });
+        if versioned && !old_versions_expire {
+            p.push(format!("{name}: versioned, but old versions never expire"));
+        }
+    }
+    for (name, g) in of_type(t, "AWS::Logs::LogGroup") {
+        if g["Properties"]["RetentionInDays"].is_null() {
+            p.push(format!("{name}: no RetentionInDays (logs kept for ever)"));
+        }
+    }
+    p
+}
+
+/// The condition under which alarms mail someone.
+const HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
+
+/// Alarms: one on the dead-letter queue's visible messages and one on each function's `Errors`
+/// and `Throttles`, each firing on the first occurrence in one period. They exist in every stack
+/// (no `Condition`); their only action is the alarm topic, under `HasAlarmEmail` (an email address
+/// is given), and that topic and its one email subscription to `AlarmEmail` exist only then.
+fn alarm_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let cond = &t["Conditions"][HAS_ALARM_EMAIL];
+    if *cond != json!({ "Fn::Not": [{ "Fn::Equals": [ref_("AlarmEmail"), ""] }] }) {
+        p.push(format!(
+            "condition {HAS_ALARM_EMAIL} is {cond}, not `AlarmEmail is set`"
+        ));
+    }
+    if t["Parameters"]["AlarmEmail"]["Default"] != "" {
+        p.push(format!(
+            "parameter AlarmEmail: default {}, expected \"\" (optional)",
+            t["Parameters"]["AlarmEmail"]["Default"]
+        ));
+    }
+
+    let topics: Vec<_> = of_type(t, "AWS::SNS::Topic").collect();
+    if topics.len() != 1 {
+        p.push(format!("{} SNS topics, expected 1 (alarms)", topics.len()));
+    }
+    let topic = topics.first().map(|(n, _)| n.as_str()).unwrap_or("?");
+    for (name, tp) in &topics {
+        if tp["Condition"] != HAS_ALARM_EMAIL {
+            p.push(format!(
+                "{name}: exists without AlarmEmail (Condition {}, not {HAS_ALARM_EMAIL})",
+                tp["Condition"]
+            ));
+        }
+        if !tp["Properties"]["Subscription"].is_null() {
+            p.push(format!("{name}: inline subscriptions"));
+        }
+    }
+    let subs: Vec<_> = of_type(t, "AWS::SNS::Subscription").collect();
+    if subs.len() != 1 {
+        p.push(format!(
+            "{} SNS subscriptions, expected 1 (AlarmEmail)",
+            subs.len()
+        ));
+    }
+    for (name, s) in &subs {
+        let props = &s["Properties"];
+        if s["Condition"] != HAS_ALARM_EMAIL {
+            p.push(format!(
+                "{name}: Condition {}, not {HAS_ALARM_EMAIL}",
+                s["Condition"]
+            ));
+        }
+        if props["Protocol"] != "email"
+            || props["Endpoint"] != ref_("AlarmEmail")
+            || props["TopicArn"] != ref_(topic)
+        {
+            p.push(format!(
+                "{name}: Protocol {} Endpoint {} TopicArn {}: not an email to AlarmEmail from {topic}",
+                props["Protocol"], props["Endpoint"], props["TopicArn"]
+            ));
+        }
+    }
+
+    let queue = t["Resources"]["ResizeFunction"]["Properties"]["DeadLetterQueue"]["TargetArn"]
+        ["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
+    let mut wanted = vec![(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        json!([{ "Name": "QueueName", "Value": get_att(&queue, "QueueName") }]),
+        queue.clone(),
+    )];
+    for function in ["ResizeFunction", "PresignFunction"] {
+        for metric in ["Errors", "Throttles"] {
+            wanted.push((
+                "AWS/Lambda",
+                metric,
+                json!([{ "Name": "FunctionName", "Value": ref_(function) }]),
+                function.to_string(),
+            ));
+        }
+    }
+    let actions = json!({ "Fn::If": [HAS_ALARM_EMAIL, [ref_(topic)], ref_("AWS::NoValue")] });
+    let alarms: Vec<_> = of_type(t, "AWS::CloudWatch::Alarm").collect();
+    for (namespace, metric, dimensions, what) in &wanted {
+        let found: Vec<_> = alarms
+            .iter()
+            .filter(|(_, a)| {
+                let props = &a["Properties"];
+                props["Namespace"] == *namespace
+                    && props["MetricName"] == *metric
+                    && props["Dimensions"] == *dimensions
+            })
+            .collect();
+        if found.is_empty() {
+            p.push(format!("no alarm on {metric} of {what}"));
+        }
+        for (name, a) in found {
+            let props = &a["Properties"];
+            if !a["Condition"].is_null() {
+                p.push(format!(
+                    "{name}: exists only with {} (alarms must exist without an email too)",
+                    a["Condition"]
+                ));
+            }
+            let first = match (
+                props["ComparisonOperator"].as_str(),
+                number(&props["Threshold"]),
+            ) {
+                (Some("GreaterThanThreshold"), Some(x)) => x == 0.0,
+                (Some("GreaterThanOrEqualToThreshold"), Some(x)) => x <= 1.0 && x > 0.0,
+                _ => false,
+            };
+            if !first {
+                p.push(format!(
+                    "{name}: fires only when {metric} is {} {} (expected > 0)",
+                    props["ComparisonOperator"], props["Threshold"]
+                ));
+            }
+            if !matches!(props["Statistic"].as_str(), Some("Sum" | "Maximum")) {
+                p.push(format!(
+                    "{name}: statistic {} can miss a single event (Sum or Maximum)",
+                    props["Statistic"]
+                ));
+            }
+            let datapoints = match &props["DatapointsToAlarm"] {
+                Value::Null => number(&props["EvaluationPeriods"]),
+                v => number(v),
+            };
+            if datapoints != Some(1.0) {
+                p.push(format!(
+                    "{name}: needs {datapoints:?} breaching periods, expected 1"
+                ));
+            }
+            if props["ActionsEnabled"] == false {
+                p.push(format!("{name}: actions disabled"));
+            }
+            if props["AlarmActions"] != actions {
+                p.push(format!(
+                    "{name}: AlarmActions {} are not {actions}",
+                    props["AlarmActions"]
+                ));
+            }
+            for key in ["OKActions", "InsufficientDataActions"] {
+                if !props[key].is_null() && props[key] != actions {
+                    p.push(format!("{name}: {key} {} are not {actions}", props[key]));
+                }
+            }
+        }
+    }
+    p
+}
+
+/// The condition under which the (billed) WAF web ACL exists.
+const HAS_WAF: &str = "HasWaf";
+
+/// `WafRateLimit` is off by default (0; its description gives WAF's price); above 0 there is one
+/// CloudFront-scope web ACL (condition `HasWaf`) that allows by default and has exactly one rule:
+/// block an IP address above `WafRateLimit` requests per 5 minutes. The distribution uses it only
+/// then, and a template rule requires us-east-1 (where CloudFront web ACLs live) when it is on.
+fn waf_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let param = &t["Parameters"]["WafRateLimit"];
+    if param["Type"] != "Number" || number(&param["Default"]) != Some(0.0) {
+        p.push(format!(
+            "parameter WafRateLimit: type {} default {}, expected a Number defaulting to 0 (off)",
+            param["Type"], param["Default"]
+        ));
+    }
+    if !param["Description"]
+        .as_str()
+        .is_some_and(|d| d.contains("USD") && d.contains("us-east-1"))
+    {
+        p.push("parameter WafRateLimit: description lacks WAF's price (USD) or the us-east-1 constraint".into());
+    }
+    let on = [
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("WafRateLimit"), 0] }] }),
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("WafRateLimit"), "0"] }] }),
+    ];
+    if !on.contains(&t["Conditions"][HAS_WAF]) {
+        p.push(format!(
+            "condition {HAS_WAF} is {}, not `WafRateLimit is not 0`",
+            t["Conditions"][HAS_WAF]
+        ));
+    }
+
+    let acls: Vec<_> = of_type(t, "AWS::WAFv2::WebACL").collect();
+    if acls.len() != 1 {
+        p.push(format!("{} WAF web ACLs, expected 1", acls.len()));
+    }
+    let acl = acls.first().map(|(n, _)| n.as_str()).unwrap_or("?");
+    for (name, a) in &acls {
+        let props = &a["Properties"];
+        if a["Condition"] != HAS_WAF {
+            p.push(format!(
+                "{name}: created with WafRateLimit 0 (Condition {}, not {HAS_WAF}): billed monthly",
+                a["Condition"]
+            ));
+        }
+        if props["Scope"] != "CLOUDFRONT" {
+            p.push(format!(
+                "{name}: Scope {}, expected CLOUDFRONT",
+                props["Scope"]
+            ));
+        }
+        if props["DefaultAction"] != json!({ "Allow": {} }) {
+            p.push(format!("{name}: DefaultAction {}", props["DefaultAction"]));
+        }
+        let rules = props["Rules"].as_array().cloned().unwrap_or_default();
+        if rules.len() != 1 {
+            p.push(format!(
+                "{name}: {} rules, expected 1 (each rule is billed)",
+                rules.len()
+            ));
+        }
+        for r in &rules {
+            let rate = &r["Statement"]["RateBasedStatement"];
+            if r["Action"] != json!({ "Block": {} }) {
+                p.push(format!(
+                    "{name}: rule {} action {}, expected Block",
+                    r["Name"], r["Action"]
+                ));
+            }
+            if rate["Limit"] != ref_("WafRateLimit") {
+                p.push(format!(
+                    "{name}: rule {} Limit {} is not WafRateLimit",
+                    r["Name"], rate["Limit"]
+                ));
+            }
+            if rate["AggregateKeyType"] != "IP" {
+                p.push(format!(
+                    "{name}: rule {} counts by {}, expected IP",
+                    r["Name"], rate["AggregateKeyType"]
+                ));
+            }
+            if !(rate["EvaluationWindowSec"].is_null()
+                || number(&rate["EvaluationWindowSec"]) == Some(300.0))
+            {
+                p.push(format!(
+                    "{name}: rule {} window {} s, expected 300 (5 minutes)",
+                    r["Name"], rate["EvaluationWindowSec"]
+                ));
+            }
+        }
+    }
+    let web_acl_id =
+        &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["WebACLId"];
+    let want = json!({ "Fn::If": [HAS_WAF, get_att(acl, "Arn"), ref_("AWS::NoValue")] });
+    if *web_acl_id != want {
+        p.push(format!(
+            "Distribution: WebACLId {web_acl_id}, expected {want}"
+        ));
+    }
+
+    let us_east_1 = [
+        json!({ "Fn::Equals": [ref_("AWS::Region"), "us-east-1"] }),
+        json!({ "Fn::Equals": ["us-east-1", ref_("AWS::Region")] }),
+    ];
+    let region_rule = t["Rules"].as_object().into_iter().flatten().any(|(_, r)| {
+        on.contains(&r["RuleCondition"])
+            && r["Assertions"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| us_east_1.contains(&a["Assert"])))
+    });
+    if !region_rule {
+        p.push("no template rule requiring us-east-1 when WafRateLimit is above 0".into());
+    }
+    p
+}
+
+/// The header CloudFront adds to every API request, and the presign function's variable for it.
+const ORIGIN_SECRET_HEADER: &str = "X-Fitbox-Origin-Secret";
+const ORIGIN_SECRET_ENV: &str = "FITBOX_ORIGIN_SECRET";
+
+/// An `AllowedPattern` as CloudFormation applies it. Accepting is checked as a whole-value match,
+/// refusing as "matches nowhere in the value", so a pattern passes only if it is right under
+/// either reading (an unanchored pattern fails).
+struct Pattern {
+    whole: regex::Regex,
+    anywhere: regex::Regex,
+}
+
+impl Pattern {
+    fn of(t: &Value, param: &str) -> Result<Self, String> {
+        let text = t["Parameters"][param]["AllowedPattern"]
+            .as_str()
+            .ok_or(format!("parameter {param}: no AllowedPattern"))?;
+        let compile = |re: &str| {
+            regex::Regex::new(re)
+                .map_err(|e| format!("parameter {param}: AllowedPattern {text:?}: {e}"))
+        };
+        Ok(Pattern {
+            whole: compile(&format!("^(?:{text})$"))?,
+            anywhere: compile(text)?,
+        })
+    }
+
+    /// Problems with values the pattern must accept and values it must refuse.
+    fn examples(&self, param: &str, accept: &[&str], refuse: &[&str]) -> Vec<String> {
+        let mut p = Vec::new();
+        for v in accept {
+            if !self.whole.is_match(v) {
+                p.push(format!("parameter {param}: AllowedPattern refuses {v:?}"));
+            }
+        }
+        for v in refuse {
+            if self.anywhere.is_match(v) {
+                p.push(format!("parameter {param}: AllowedPattern accepts {v:?}"));
+            }
+        }
+        p
+    }
+}
+
+/// The direct API Gateway URL does not go around CloudFront: `OriginSecret` (NoEcho, no default,
+/// 32+ letters and digits) is both the header CloudFront's `api` origin sends and the presign
+/// function's `FITBOX_ORIGIN_SECRET`; no output shows it, and `DirectApiUrl` says the header is
+/// needed.
+fn origin_secret_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let param = &t["Parameters"]["OriginSecret"];
+    if param["Type"] != "String" || param["NoEcho"] != true {
+        p.push(format!(
+            "parameter OriginSecret: Type {} NoEcho {}, expected a NoEcho String",
+            param["Type"], param["NoEcho"]
+        ));
+    }
+    if !param["Default"].is_null() {
+        p.push(format!(
+            "parameter OriginSecret: Default {} (a default secret is no secret, an empty one turns the check off)",
+            param["Default"]
+        ));
+    }
+    match Pattern::of(t, "OriginSecret") {
+        Err(e) => p.push(e),
+        Ok(pattern) => {
+            let a31 = "a".repeat(31);
+            let a32 = "A1".repeat(16);
+            let hex64 = "0123456789abcdef".repeat(4);
+            let long = "x".repeat(129);
+            p.extend(pattern.examples(
+                "OriginSecret",
+                &[&a32, &hex64],
+                &[
+                    "",
+                    "secret",
+                    &a31,
+                    &long,
+                    &format!("{hex64} "),
+                    &format!("{a32}\""),
+                ],
+            ));
+        }
+    }
+
+    let cfg = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
+    let api_origins: Vec<Value> = items(&cfg["Origins"])
+        .into_iter()
+        .map(|i| i.value)
+        .filter(|o| o["DomainName"].to_string().contains("${HttpApi}"))
+        .collect();
+    if api_origins.is_empty() {
+        p.push("no CloudFront origin on the HTTP API".into());
+    }
+    for o in &api_origins {
+        let headers = o["OriginCustomHeaders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let sends = headers.iter().any(|h| {
+            h["HeaderName"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(ORIGIN_SECRET_HEADER))
+                && h["HeaderValue"] == ref_("OriginSecret")
+        });
+        if !sends {
+            p.push(format!(
+                "origin {}: does not send {ORIGIN_SECRET_HEADER}: !Ref OriginSecret (custom headers {})",
+                o["Id"], o["OriginCustomHeaders"]
+            ));
+        }
+    }
+    let env = &presign_env(t)[ORIGIN_SECRET_ENV];
+    if *env != ref_("OriginSecret") {
+        p.push(format!(
+            "PresignFunction: {ORIGIN_SECRET_ENV} is {env}, not !Ref OriginSecret (the header's value)"
+        ));
+    }
+    for (name, o) in t["Outputs"].as_object().into_iter().flatten() {
+        if o["Value"].to_string().contains("OriginSecret") {
+            p.push(format!("output {name} shows OriginSecret"));
+        }
+    }
+    let direct = t["Outputs"]["DirectApiUrl"]["Description"]
+        .as_str()
+        .unwrap_or("");
+    if !t["Outputs"]["DirectApiUrl"].is_null() && !direct.contains(ORIGIN_SECRET_HEADER) {
+        p.push(format!(
+            "output DirectApiUrl: description {direct:?} does not say requests need {ORIGIN_SECRET_HEADER}"
+        ));
+    }
+    p
+}
+
+/// `AllowedOrigin` is empty or an https:// origin; plain http:// only for the loopback host
+/// (`localhost`, `127.0.0.1`), with or without a port, and never a path, a list or a wildcard.
+fn allowed_origin_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    if t["Parameters"]["AllowedOrigin"]["Default"] != "" {
+        p.push(format!(
+            "parameter AllowedOrigin: default {}, expected \"\"",
+            t["Parameters"]["AllowedOrigin"]["Default"]
+        ));
+    }
+    match Pattern::of(t, "AllowedOrigin") {
+        Err(e) => p.push(e),
+        Ok(pattern) => p.extend(pattern.examples(
+            "AllowedOrigin",
+            &[
+                "",
+                "https://example.com",
+                "https://photos.example.co.uk:8443",
+                "http://localhost",
+                "http://localhost:8080",
+                "http://127.0.0.1",
+                "http://127.0.0.1:8080",
+            ],
+            &[
+                "http://example.com",
+                "http://example.com:8080",
+                "http://localhost.example.com",
+                "http://localhostx",
+                "http://127.0.0.1.nip.io",
+                "http://127.0.0.2:8080",
+                "http://127x0x0x1",
+                "http://10.0.0.1",
+                "http://[::1]:8080",
+                "https://example.com/",
+                "https://example.com/app",
+                "http://localhost:8080/",
+                "https://example.com,https://evil.example",
+                "https://*.example.com",
+                "*",
+                "ftp://example.com",
+                "HTTP://example.com",
+                "javascript:alert(1)",
+                "example.com",
+            ],
+        )),
+    }
+    p
+}
+
+/// The one response headers policy on every behaviour: HSTS for at least a year with
+/// subdomains, nosniff, no framing (`X-Frame-Options: DENY` and CSP `frame-ancestors 'none'`),
+/// a referrer policy that never sends paths to other origins, and the CSP's `object-src 'none'`;
+/// each header overrides the origin's.
+fn security_headers_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    const POLICY: &str = "SecurityHeadersPolicy";
+    let cfg = &t["Resources"][POLICY]["Properties"]["ResponseHeadersPolicyConfig"]
+        ["SecurityHeadersConfig"];
+    let hsts = &cfg["StrictTransportSecurity"];
+    if !number(&hsts["AccessControlMaxAgeSec"]).is_some_and(|s| s >= 31_536_000.0)
+        || hsts["IncludeSubdomains"] != true
+    {
+        p.push(format!(
+            "{POLICY}: HSTS {hsts} is not a year or more with subdomains"
+        ));
+    }
+    if cfg["FrameOptions"]["FrameOption"] != "DENY" {
+        p.push(format!(
+            "{POLICY}: X-Frame-Options {}, expected DENY",
+            cfg["FrameOptions"]["FrameOption"]
+        ));
+    }
+    let referrer = cfg["ReferrerPolicy"]["ReferrerPolicy"]
+        .as_str()
+        .unwrap_or("");
+    if ![
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    ]
+    .contains(&referrer)
+    {
+        p.push(format!(
+            "{POLICY}: Referrer-Policy {referrer:?} leaks paths"
+        ));
+    }
+    for header in [
+        "StrictTransportSecurity",
+        "ContentTypeOptions",
+        "FrameOptions",
+        "ReferrerPolicy",
+        "ContentSecurityPolicy",
+    ] {
+        if cfg[header]["Override"] != true {
+            p.push(format!(
+                "{POLICY}: {header} missing or not overriding the origin's"
+            ));
+        }
+    }
+    let csp = &cfg["ContentSecurityPolicy"]["ContentSecurityPolicy"];
+    let text = csp["Fn::Sub"][0]
+        .as_str()
+        .or(csp["Fn::Sub"].as_str())
+        .or(csp.as_str())
+        .unwrap_or("");
+    let directive = |name: &str| -> Option<Vec<String>> {
+        text.split(';').map(str::trim).find_map(|d| {
+            let mut words = d.split_whitespace();
+            (words.next() == Some(name)).then(|| words.map(String::from).collect())
+        })
+    };
+    for name in ["frame-ancestors", "object-src"] {
+        let got = directive(name);
+        if got != Some(vec!["'none'".to_string()]) {
+            p.push(format!("{POLICY}: CSP {name} is {got:?}, expected 'none'"));
+        }
+    }
+    let dist = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
+    let mut behaviours = vec![("default".to_string(), dist["DefaultCacheBehavior"].clone())];
+    for b in items(&dist["CacheBehaviors"]) {
+        behaviours.push((b.value["PathPattern"].to_string(), b.value));
+    }
+    for (path, b) in behaviours {
+        if b["ResponseHeadersPolicyId"] != ref_(POLICY) {
+            p.push(format!(
+                "behaviour {path}: response headers policy {}, not {POLICY}",
+                b["ResponseHeadersPolicyId"]
+            ));
+        }
+    }
+    p
+}
+
+// ------------------------------------------------------------------------------------------------
 // The real template
 // ------------------------------------------------------------------------------------------------
 
@@ -1310,6 +1978,36 @@ fn csp_adds_only_sign_in_and_thumbnail_origins_holds() {
 #[test]
 fn private_mode_cdn_serves_no_thumbnails_holds() {
     assert_none(private_mode_cdn_problems(&template()));
+}
+
+#[test]
+fn unfinished_uploads_expire_after_the_dead_letter_queue_holds() {
+    assert_none(retention_problems(&template()));
+}
+
+#[test]
+fn alarms_exist_and_mail_only_with_an_address_holds() {
+    assert_none(alarm_problems(&template()));
+}
+
+#[test]
+fn waf_rate_limit_is_optional_holds() {
+    assert_none(waf_problems(&template()));
+}
+
+#[test]
+fn origin_secret_reaches_cloudfront_and_the_function_holds() {
+    assert_none(origin_secret_problems(&template()));
+}
+
+#[test]
+fn allowed_origin_is_https_or_loopback_holds() {
+    assert_none(allowed_origin_problems(&template()));
+}
+
+#[test]
+fn security_headers_forbid_framing_holds() {
+    assert_none(security_headers_problems(&template()));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -2510,5 +3208,650 @@ fn mutation_private_mode_cdn() {
         check,
         "no TLS-only deny that applies in both modes",
         |t| t["Resources"]["ResizedBucketPolicy"]["Condition"] = json!(PUBLIC_GALLERY),
+    );
+}
+
+#[test]
+fn mutation_unfinished_uploads_kept_for_ever() {
+    let check: Check = retention_problems;
+    let rules = format!("{RES}/UploadBucket/Properties/LifecycleConfiguration/Rules");
+    let rule = |t: &Value| item(t, &rules, "Id", "ExpireUnfinishedUploads");
+    let param = "/Parameters/UnfinishedUploadRetentionDays";
+    let retention = format!("{RES}/ResizeDeadLetterQueue/Properties/MessageRetentionPeriod");
+    let no_rule = "no enabled lifecycle rule expiring uploads/";
+    assert_caught("rule removed", check, no_rule, |t| {
+        let r = rule(t);
+        remove(t, &r)
+    });
+    assert_caught("rule disabled", check, no_rule, |t| {
+        let r = rule(t);
+        set(t, &format!("{r}/Status"), json!("Disabled"))
+    });
+    assert_caught("another prefix", check, no_rule, |t| {
+        let r = rule(t);
+        set(t, &format!("{r}/Prefix"), json!("upload/"))
+    });
+    assert_caught("hard-coded days", check, no_rule, |t| {
+        let r = rule(t);
+        set(t, &format!("{r}/ExpirationInDays"), json!(3650))
+    });
+    assert_caught("only tagged originals", check, no_rule, |t| {
+        let r = rule(t);
+        remove(t, &format!("{r}/Prefix"));
+        t.pointer_mut(&r).unwrap()["Filter"] =
+            json!({"And": {"Prefix": "uploads/", "Tags": [{"Key": "k", "Value": "v"}]}});
+    });
+    // The dead-letter queue back at 14 days: the default (14 days) no longer outlasts it.
+    assert_caught(
+        "queue keeps events as long as the default",
+        check,
+        "Default 14 days is not longer",
+        |t| set(t, &retention, json!(1_209_600)),
+    );
+    assert_caught(
+        "MinValue too low",
+        check,
+        "MinValue 1 days is not longer",
+        |t| set(t, &format!("{param}/MinValue"), json!(1)),
+    );
+    assert_caught(
+        "MinValue 4 days",
+        check,
+        "MinValue 4 days is not longer",
+        |t| {
+            // 4 days = the queue's retention, without the 6 hours of retries before it.
+            set(t, &format!("{param}/MinValue"), json!(4))
+        },
+    );
+    assert_caught("no MinValue", check, "no numeric MinValue", |t| {
+        remove(t, &format!("{param}/MinValue"))
+    });
+    assert_caught("Default too low", check, "Default 2 days", |t| {
+        set(t, &format!("{param}/Default"), json!(2))
+    });
+    assert_caught(
+        "queue retention implicit",
+        check,
+        "not an explicit number",
+        |t| remove(t, &retention),
+    );
+    assert_caught(
+        "site bucket keeps multipart uploads",
+        check,
+        "SiteBucket: no bucket-wide rule aborting",
+        |t| {
+            set(
+                t,
+                &format!("{RES}/SiteBucket/Properties/LifecycleConfiguration/Rules/0/Status"),
+                json!("Disabled"),
+            )
+        },
+    );
+    assert_caught(
+        "old thumbnails kept",
+        check,
+        "ResizedBucket: versioned, but old versions never expire",
+        |t| {
+            remove(
+                t,
+                &format!(
+                    "{RES}/ResizedBucket/Properties/LifecycleConfiguration/Rules/0/NoncurrentVersionExpiration"
+                ),
+            )
+        },
+    );
+    assert_caught(
+        "logs kept for ever",
+        check,
+        "HttpApiLogGroup: no RetentionInDays",
+        |t| {
+            remove(
+                t,
+                &format!("{RES}/HttpApiLogGroup/Properties/RetentionInDays"),
+            )
+        },
+    );
+}
+
+#[test]
+fn mutation_alarms() {
+    let check: Check = alarm_problems;
+    let alarm = |name: &str| format!("{RES}/{name}/Properties");
+    assert_caught(
+        "no dead-letter alarm",
+        check,
+        "no alarm on ApproximateNumberOfMessagesVisible of ResizeDeadLetterQueue",
+        |t| remove(t, &format!("{RES}/ResizeDeadLetterAlarm")),
+    );
+    assert_caught(
+        "dead letters counted as they arrive only",
+        check,
+        "no alarm on ApproximateNumberOfMessagesVisible",
+        |t| {
+            set(
+                t,
+                &format!("{}/MetricName", alarm("ResizeDeadLetterAlarm")),
+                json!("NumberOfMessagesSent"),
+            )
+        },
+    );
+    assert_caught(
+        "another queue watched",
+        check,
+        "no alarm on ApproximateNumberOfMessagesVisible",
+        |t| {
+            set(
+                t,
+                &format!("{}/Dimensions/0/Value", alarm("ResizeDeadLetterAlarm")),
+                json!("some-other-queue"),
+            )
+        },
+    );
+    for (name, function, metric) in [
+        ("ResizeErrorsAlarm", "ResizeFunction", "Errors"),
+        ("ResizeThrottlesAlarm", "ResizeFunction", "Throttles"),
+        ("PresignErrorsAlarm", "PresignFunction", "Errors"),
+        ("PresignThrottlesAlarm", "PresignFunction", "Throttles"),
+    ] {
+        assert_caught(
+            &format!("{name} removed"),
+            check,
+            &format!("no alarm on {metric} of {function}"),
+            |t| remove(t, &format!("{RES}/{name}")),
+        );
+    }
+    assert_caught(
+        "errors alarm watches the other function",
+        check,
+        "no alarm on Errors of PresignFunction",
+        |t| {
+            set(
+                t,
+                &format!("{}/Dimensions/0/Value", alarm("PresignErrorsAlarm")),
+                ref_("ResizeFunction"),
+            )
+        },
+    );
+    assert_caught("fires at 5 errors", check, "fires only when Errors", |t| {
+        set(
+            t,
+            &format!("{}/Threshold", alarm("ResizeErrorsAlarm")),
+            json!(5),
+        )
+    });
+    assert_caught("fires below", check, "fires only when Throttles", |t| {
+        set(
+            t,
+            &format!("{}/ComparisonOperator", alarm("PresignThrottlesAlarm")),
+            json!("LessThanThreshold"),
+        )
+    });
+    assert_caught("average hides one error", check, "statistic", |t| {
+        set(
+            t,
+            &format!("{}/Statistic", alarm("PresignErrorsAlarm")),
+            json!("Minimum"),
+        )
+    });
+    assert_caught(
+        "three bad periods needed",
+        check,
+        "breaching periods",
+        |t| {
+            set(
+                t,
+                &format!("{}/EvaluationPeriods", alarm("ResizeDeadLetterAlarm")),
+                json!(3),
+            )
+        },
+    );
+    assert_caught(
+        "alarm only with an email",
+        check,
+        "ResizeDeadLetterAlarm: exists only with",
+        |t| t["Resources"]["ResizeDeadLetterAlarm"]["Condition"] = json!(HAS_ALARM_EMAIL),
+    );
+    assert_caught(
+        "action to a missing topic",
+        check,
+        "ResizeErrorsAlarm: AlarmActions",
+        |t| {
+            set(
+                t,
+                &format!("{}/AlarmActions", alarm("ResizeErrorsAlarm")),
+                json!([ref_("AlarmTopic")]),
+            )
+        },
+    );
+    assert_caught(
+        "no actions",
+        check,
+        "PresignThrottlesAlarm: AlarmActions",
+        |t| {
+            remove(
+                t,
+                &format!("{}/AlarmActions", alarm("PresignThrottlesAlarm")),
+            )
+        },
+    );
+    assert_caught("actions disabled", check, "actions disabled", |t| {
+        t["Resources"]["ResizeThrottlesAlarm"]["Properties"]["ActionsEnabled"] = json!(false);
+    });
+    assert_caught(
+        "topic without an email",
+        check,
+        "AlarmTopic: exists without AlarmEmail",
+        |t| remove(t, &format!("{RES}/AlarmTopic/Condition")),
+    );
+    assert_caught(
+        "mails a fixed address",
+        check,
+        "AlarmEmailSubscription: Protocol",
+        |t| {
+            set(
+                t,
+                &format!("{RES}/AlarmEmailSubscription/Properties/Endpoint"),
+                json!("ops@example.com"),
+            )
+        },
+    );
+    assert_caught(
+        "mail over HTTP",
+        check,
+        "AlarmEmailSubscription: Protocol",
+        |t| {
+            set(
+                t,
+                &format!("{RES}/AlarmEmailSubscription/Properties/Protocol"),
+                json!("http"),
+            )
+        },
+    );
+    assert_caught(
+        "condition always true",
+        check,
+        "condition HasAlarmEmail",
+        |t| {
+            set(
+                t,
+                "/Conditions/HasAlarmEmail",
+                json!({"Fn::Equals": [ref_("AlarmEmail"), ref_("AlarmEmail")]}),
+            )
+        },
+    );
+    assert_caught(
+        "an address by default",
+        check,
+        "parameter AlarmEmail: default",
+        |t| {
+            set(
+                t,
+                "/Parameters/AlarmEmail/Default",
+                json!("ops@example.com"),
+            )
+        },
+    );
+}
+
+#[test]
+fn mutation_waf() {
+    let check: Check = waf_problems;
+    let acl = format!("{RES}/CdnWebAcl");
+    let rule = format!("{acl}/Properties/Rules/0");
+    assert_caught("on by default", check, "parameter WafRateLimit", |t| {
+        set(t, "/Parameters/WafRateLimit/Default", json!(1000))
+    });
+    assert_caught("price not said", check, "WAF's price", |t| {
+        set(
+            t,
+            "/Parameters/WafRateLimit/Description",
+            json!("Requests per IP in 5 minutes (us-east-1 only)."),
+        )
+    });
+    assert_caught(
+        "web ACL always created",
+        check,
+        "created with WafRateLimit 0",
+        |t| remove(t, &format!("{acl}/Condition")),
+    );
+    assert_caught("regional scope", check, "Scope", |t| {
+        set(t, &format!("{acl}/Properties/Scope"), json!("REGIONAL"))
+    });
+    assert_caught("blocks by default", check, "DefaultAction", |t| {
+        set(
+            t,
+            &format!("{acl}/Properties/DefaultAction"),
+            json!({"Block": {}}),
+        )
+    });
+    assert_caught("only counts", check, "expected Block", |t| {
+        set(t, &format!("{rule}/Action"), json!({"Count": {}}))
+    });
+    assert_caught("hard-coded limit", check, "is not WafRateLimit", |t| {
+        set(
+            t,
+            &format!("{rule}/Statement/RateBasedStatement/Limit"),
+            json!(2000),
+        )
+    });
+    assert_caught("per forwarded IP", check, "expected IP", |t| {
+        set(
+            t,
+            &format!("{rule}/Statement/RateBasedStatement/AggregateKeyType"),
+            json!("FORWARDED_IP"),
+        )
+    });
+    assert_caught("per hour", check, "expected 300", |t| {
+        set(
+            t,
+            &format!("{rule}/Statement/RateBasedStatement/EvaluationWindowSec"),
+            json!(3600),
+        )
+    });
+    assert_caught("a second (billed) rule", check, "2 rules", |t| {
+        let mut second = t.pointer(&rule).unwrap().clone();
+        second["Name"] = json!("Another");
+        second["Priority"] = json!(1);
+        push(t, &format!("{acl}/Properties/Rules"), second)
+    });
+    assert_caught("not attached", check, "WebACLId", |t| {
+        remove(t, &format!("{CF}/WebACLId"))
+    });
+    assert_caught("attached unconditionally", check, "WebACLId", |t| {
+        set(t, &format!("{CF}/WebACLId"), get_att("CdnWebAcl", "Arn"))
+    });
+    assert_caught("condition always true", check, "condition HasWaf", |t| {
+        set(
+            t,
+            "/Conditions/HasWaf",
+            json!({"Fn::Not": [{"Fn::Equals": [ref_("WafRateLimit"), -1]}]}),
+        )
+    });
+    assert_caught("region not asserted", check, "requiring us-east-1", |t| {
+        remove(t, "/Rules/WafNeedsUsEast1")
+    });
+    assert_caught(
+        "another region asserted",
+        check,
+        "requiring us-east-1",
+        |t| {
+            set(
+                t,
+                "/Rules/WafNeedsUsEast1/Assertions/0/Assert",
+                json!({"Fn::Equals": [ref_("AWS::Region"), "eu-west-1"]}),
+            )
+        },
+    );
+}
+
+#[test]
+fn mutation_origin_secret() {
+    let check: Check = origin_secret_problems;
+    let param = "/Parameters/OriginSecret";
+    let env = format!("{RES}/PresignFunction/Properties/Environment/Variables");
+    let headers = |t: &Value| format!("{}/OriginCustomHeaders", origin(t, "api"));
+    assert_caught(
+        "header dropped",
+        check,
+        "does not send X-Fitbox-Origin-Secret",
+        |t| {
+            let h = headers(t);
+            remove(t, &h)
+        },
+    );
+    assert_caught("header value hard-coded", check, "does not send", |t| {
+        let h = headers(t);
+        set(
+            t,
+            &format!("{h}/0/HeaderValue"),
+            json!("0123456789abcdef0123456789abcdef"),
+        )
+    });
+    assert_caught("another header name", check, "does not send", |t| {
+        let h = headers(t);
+        set(t, &format!("{h}/0/HeaderName"), json!("X-Origin-Verify"))
+    });
+    assert_caught("env dropped", check, "FITBOX_ORIGIN_SECRET is null", |t| {
+        remove(t, &format!("{env}/FITBOX_ORIGIN_SECRET"))
+    });
+    assert_caught(
+        "env from another parameter",
+        check,
+        "FITBOX_ORIGIN_SECRET",
+        |t| {
+            set(
+                t,
+                &format!("{env}/FITBOX_ORIGIN_SECRET"),
+                ref_("UploadKeys"),
+            )
+        },
+    );
+    assert_caught("shown in the console", check, "NoEcho", |t| {
+        remove(t, &format!("{param}/NoEcho"))
+    });
+    assert_caught("empty default", check, "Default \"\"", |t| {
+        t["Parameters"]["OriginSecret"]["Default"] = json!("");
+    });
+    assert_caught("short secrets allowed", check, "accepts \"secret\"", |t| {
+        set(
+            t,
+            &format!("{param}/AllowedPattern"),
+            json!("^[A-Za-z0-9]{6,128}$"),
+        )
+    });
+    assert_caught("31 characters allowed", check, "accepts \"aaaa", |t| {
+        set(
+            t,
+            &format!("{param}/AllowedPattern"),
+            json!("^[A-Za-z0-9]{31,128}$"),
+        )
+    });
+    assert_caught("empty allowed", check, "accepts \"\"", |t| {
+        set(
+            t,
+            &format!("{param}/AllowedPattern"),
+            json!("^$|^[A-Za-z0-9]{32,128}$"),
+        )
+    });
+    assert_caught("unanchored", check, "accepts", |t| {
+        set(
+            t,
+            &format!("{param}/AllowedPattern"),
+            json!("[A-Za-z0-9]{32,128}"),
+        )
+    });
+    assert_caught("no pattern", check, "no AllowedPattern", |t| {
+        remove(t, &format!("{param}/AllowedPattern"))
+    });
+    assert_caught(
+        "in an output",
+        check,
+        "output Leak shows OriginSecret",
+        |t| {
+            t["Outputs"]["Leak"] = json!({"Value": ref_("OriginSecret")});
+        },
+    );
+    assert_caught("direct URL sounds open", check, "DirectApiUrl", |t| {
+        set(
+            t,
+            "/Outputs/DirectApiUrl/Description",
+            json!("The same API straight from API Gateway (throttled, no CloudFront)."),
+        )
+    });
+}
+
+#[test]
+fn mutation_allowed_origin() {
+    let check: Check = allowed_origin_problems;
+    let pattern = "/Parameters/AllowedOrigin/AllowedPattern";
+    assert_caught(
+        "any http:// origin (the old pattern)",
+        check,
+        "accepts \"http://example.com\"",
+        |t| set(t, pattern, json!("^$|^https?://[A-Za-z0-9.-]+(:[0-9]+)?$")),
+    );
+    assert_caught(
+        "loopback prefix only",
+        check,
+        "accepts \"http://localhost.example.com\"",
+        |t| {
+            set(
+                t,
+                pattern,
+                json!(
+                    "^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^http://(localhost|127[.]0[.]0[.]1)"
+                ),
+            )
+        },
+    );
+    assert_caught(
+        "unescaped dots",
+        check,
+        "accepts \"http://127x0x0x1\"",
+        |t| {
+            set(
+            t,
+            pattern,
+            json!("^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^http://(localhost|127.0.0.1)(:[0-9]{1,5})?$"),
+        )
+        },
+    );
+    assert_caught(
+        "paths allowed",
+        check,
+        "accepts \"https://example.com/app\"",
+        |t| {
+            set(
+            t,
+            pattern,
+            json!("^$|^https://[A-Za-z0-9./-]+(:[0-9]{1,5})?$|^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"),
+        )
+        },
+    );
+    assert_caught("anything", check, "accepts \"*\"", |t| {
+        set(t, pattern, json!(".*"))
+    });
+    assert_caught(
+        "localhost refused",
+        check,
+        "refuses \"http://localhost:8080\"",
+        |t| {
+            set(
+                t,
+                pattern,
+                json!("^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"),
+            )
+        },
+    );
+    assert_caught(
+        "ports refused",
+        check,
+        "refuses \"https://photos.example.co.uk:8443\"",
+        |t| {
+            set(
+            t,
+            pattern,
+            json!("^$|^https://[A-Za-z0-9.-]+$|^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"),
+        )
+        },
+    );
+    assert_caught("empty refused", check, "refuses \"\"", |t| {
+        set(
+            t,
+            pattern,
+            json!("^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"),
+        )
+    });
+    assert_caught("no pattern", check, "no AllowedPattern", |t| {
+        remove(t, pattern)
+    });
+}
+
+#[test]
+fn mutation_security_headers() {
+    let check: Check = security_headers_problems;
+    let cfg = format!(
+        "{RES}/SecurityHeadersPolicy/Properties/ResponseHeadersPolicyConfig/SecurityHeadersConfig"
+    );
+    let csp = format!("{cfg}/ContentSecurityPolicy/ContentSecurityPolicy/Fn::Sub/0");
+    let edit_csp = |t: &mut Value, from: &str, to: &str| {
+        let text = t.pointer_mut(&csp).unwrap();
+        let s = text.as_str().unwrap();
+        assert!(s.contains(from), "{from:?} not in the CSP");
+        *text = json!(s.replace(from, to));
+    };
+    assert_caught(
+        "frame-ancestors dropped",
+        check,
+        "frame-ancestors is None",
+        |t| edit_csp(t, "; frame-ancestors 'none'", ""),
+    );
+    assert_caught("framed by itself", check, "frame-ancestors is Some", |t| {
+        edit_csp(t, "frame-ancestors 'none'", "frame-ancestors 'self'")
+    });
+    assert_caught("plugins allowed", check, "object-src", |t| {
+        edit_csp(t, "object-src 'none'", "object-src 'self'")
+    });
+    assert_caught(
+        "framing by the same origin",
+        check,
+        "X-Frame-Options",
+        |t| {
+            set(
+                t,
+                &format!("{cfg}/FrameOptions/FrameOption"),
+                json!("SAMEORIGIN"),
+            )
+        },
+    );
+    assert_caught("short HSTS", check, "HSTS", |t| {
+        set(
+            t,
+            &format!("{cfg}/StrictTransportSecurity/AccessControlMaxAgeSec"),
+            json!(86_400),
+        )
+    });
+    assert_caught("HSTS without subdomains", check, "HSTS", |t| {
+        set(
+            t,
+            &format!("{cfg}/StrictTransportSecurity/IncludeSubdomains"),
+            json!(false),
+        )
+    });
+    assert_caught("full referrer", check, "leaks paths", |t| {
+        set(
+            t,
+            &format!("{cfg}/ReferrerPolicy/ReferrerPolicy"),
+            json!("unsafe-url"),
+        )
+    });
+    assert_caught(
+        "origin may turn sniffing back on",
+        check,
+        "ContentTypeOptions",
+        |t| {
+            set(
+                t,
+                &format!("{cfg}/ContentTypeOptions/Override"),
+                json!(false),
+            )
+        },
+    );
+    assert_caught("nosniff dropped", check, "ContentTypeOptions", |t| {
+        remove(t, &format!("{cfg}/ContentTypeOptions"))
+    });
+    assert_caught(
+        "API with the managed policy",
+        check,
+        "behaviour \"/api/*\": response headers policy",
+        |t| {
+            let b = behaviour(t, "/api/*");
+            // Managed-SecurityHeadersPolicy: no CSP at all.
+            set(
+                t,
+                &format!("{b}/ResponseHeadersPolicyId"),
+                json!("67f7725c-6f97-4210-82d7-5512b31e9d03"),
+            )
+        },
     );
 }

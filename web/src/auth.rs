@@ -212,6 +212,10 @@ mod browser {
     /// Refresh this long before the token expires.
     const REFRESH_EARLY_MS: f64 = 60_000.0;
 
+    /// How an error of [`fetch_json`] starts when the provider answered with a refusal (as
+    /// opposed to not answering at all).
+    const REFUSED: &str = "the sign-in service refused";
+
     fn window() -> Result<web_sys::Window, String> {
         web_sys::window().ok_or_else(|| "no window".to_string())
     }
@@ -302,7 +306,7 @@ mod browser {
                         .map(str::to_string)
                 })
                 .unwrap_or_else(|| format!("HTTP {}", resp.status()));
-            return Err(format!("the sign-in service refused: {detail}"));
+            return Err(format!("{REFUSED}: {detail}"));
         }
         serde_json::from_str(&text).map_err(|e| format!("unexpected answer from {url}: {e}"))
     }
@@ -411,9 +415,22 @@ mod browser {
         Ok(true)
     }
 
+    thread_local! {
+        /// A refresh is under way: other callers wait for it instead of spending the same
+        /// refresh token again (providers that rotate refresh tokens refuse, or revoke, reuse).
+        static REFRESHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
     /// The token to send, refreshed first when it expires within a minute. `None` when nobody
-    /// is signed in or the session could not be renewed (it is then forgotten).
+    /// is signed in, or the provider refused to renew the session (it is then forgotten); when
+    /// the provider cannot be reached the old token is sent and the API says what it thinks.
     pub async fn bearer() -> Option<String> {
+        for _ in 0..100 {
+            if !REFRESHING.with(|r| r.get()) {
+                break;
+            }
+            crate::util::sleep(100).await;
+        }
         let session = session()?;
         if js_sys::Date::now() + REFRESH_EARLY_MS < session.expires_at_ms {
             return session.bearer().map(str::to_string);
@@ -422,6 +439,7 @@ mod browser {
             forget();
             return None;
         };
+        REFRESHING.with(|r| r.set(true));
         let answer: Result<TokenAnswer, String> = fetch_json(
             &session.token_endpoint,
             Some(&[
@@ -431,6 +449,7 @@ mod browser {
             ]),
         )
         .await;
+        REFRESHING.with(|r| r.set(false));
         match answer {
             Ok(a) => {
                 let renewed = a.into_session(
@@ -442,10 +461,14 @@ mod browser {
                 save(SESSION_KEY, &renewed);
                 renewed.bearer().map(str::to_string)
             }
-            Err(e) => {
-                web_sys::console::warn_1(&format!("fitbox: session not renewed: {e}").into());
+            Err(e) if e.starts_with(REFUSED) => {
+                web_sys::console::warn_1(&format!("fitbox: session ended: {e}").into());
                 forget();
                 None
+            }
+            Err(e) => {
+                web_sys::console::warn_1(&format!("fitbox: session not renewed yet: {e}").into());
+                session.bearer().map(str::to_string)
             }
         }
     }

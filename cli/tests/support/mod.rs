@@ -35,6 +35,8 @@ pub struct Server {
     stderr_reader: Option<std::thread::JoinHandle<()>>,
     pub api: String,
     pub s3: String,
+    /// The S3 credentials this run made (`DATA/s3-credentials.json`).
+    pub s3_key: (String, String),
 }
 
 /// Every line a server writes to stderr, in order, shared with an `on_stderr` that records them
@@ -123,11 +125,17 @@ impl Server {
                 s3 = Some(u.to_owned());
             }
         }
+        let creds: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(data.join("s3-credentials.json")).expect("s3-credentials.json"),
+        )
+        .expect("credentials JSON");
+        let field = |k: &str| creds[k].as_str().expect("credential").to_string();
         Server {
             child,
             stderr_reader,
             api: api.unwrap(),
             s3: s3.unwrap(),
+            s3_key: (field("access_key_id"), field("secret_access_key")),
         }
     }
 
@@ -139,8 +147,8 @@ impl Server {
             .endpoint_url(&self.s3)
             .force_path_style(true)
             .credentials_provider(Credentials::new(
-                "fitbox-local",
-                "fitbox-local-secret",
+                &self.s3_key.0,
+                &self.s3_key.1,
                 None,
                 None,
                 "test",
@@ -286,6 +294,9 @@ pub async fn ticket_and_put(
         }
         match put.send().await {
             Ok(r) if r.status().is_success() => return ticket,
+            // The ticket's PUT carries If-None-Match: *: after an attempt whose answer was lost
+            // (the connection dropped after the write), S3 says the object is already there.
+            Ok(r) if r.status() == 412 && attempt > 0 => return ticket,
             Ok(r) if r.status().is_server_error() && !last => continue,
             Ok(r) => panic!(
                 "{name}: PUT: {}: {}",

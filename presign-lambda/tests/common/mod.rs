@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use fitbox_core::keys;
@@ -32,6 +32,8 @@ pub struct Stack {
     pub clock_offset_ms: Arc<AtomicI64>,
     pub local: LocalS3,
     pub events: UnboundedReceiver<ObjectCreated>,
+    /// Every CDN invalidation the API asked for: its paths.
+    pub invalidations: Arc<Mutex<Vec<Vec<String>>>>,
     server: JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -55,8 +57,10 @@ impl Stack {
         let cfg = Arc::new(cfg);
         let offset = Arc::new(AtomicI64::new(0));
         let clock_offset = offset.clone();
+        let invalidations = Arc::new(Mutex::new(Vec::new()));
         let state = AppState::new(local.client_no_retry(), cfg.clone())
             .expect("state")
+            .with_cdn(RecordingCdn(invalidations.clone()))
             .with_clock(move || {
                 let off = clock_offset.load(Ordering::SeqCst);
                 let now = SystemTime::now();
@@ -83,6 +87,7 @@ impl Stack {
             clock_offset_ms: offset,
             local,
             events,
+            invalidations,
             server,
             _dir: dir,
         }
@@ -191,6 +196,20 @@ impl Stack {
     pub async fn stop(self) {
         self.server.abort();
         self.local.shutdown().await;
+    }
+}
+
+/// A CDN that records what it is asked to invalidate.
+struct RecordingCdn(Arc<Mutex<Vec<Vec<String>>>>);
+
+impl fitbox_presign::CdnInvalidator for RecordingCdn {
+    fn invalidate<'a>(
+        &'a self,
+        paths: Vec<String>,
+        _reference: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        self.0.lock().expect("lock").push(paths);
+        Box::pin(async { Ok(()) })
     }
 }
 
