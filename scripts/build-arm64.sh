@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # The one arm64 (Graviton) cross build that the checks share:
 #
-#   cargo lambda build --profile arm64-check --arm64 --no-default-features \
+#   cargo lambda build --release --arm64 --no-default-features \
 #     -p fitbox-resize -p fitbox-presign -p fitbox
-#
-# (`arm64-check`: release with the crates that are not hot at opt-level 1, see Cargo.toml)
 #
 # gives the two Lambda bootstraps (target/lambda/<function>/bootstrap, checked by
 # scripts/check-deploy.sh) and `fitbox thumbnail` for aarch64 (target/lambda/fitbox/bootstrap:
@@ -28,7 +26,7 @@ rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
 OUT=(target/lambda/fitbox-resize/bootstrap target/lambda/fitbox-presign/bootstrap
   target/lambda/fitbox/bootstrap)
 rm -f "${OUT[@]}" # never pass on a stale build
-cargo lambda build --profile arm64-check --arm64 --no-default-features \
+cargo lambda build --release --arm64 --no-default-features \
   -p fitbox-resize -p fitbox-presign -p fitbox
 for bin in "${OUT[@]}"; do
   [ -f "$bin" ] || { echo "build-arm64: missing $bin" >&2; exit 1; }
