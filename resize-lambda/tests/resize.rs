@@ -675,6 +675,10 @@ async fn resized_log_line_has_sizes_dimensions_and_stage_times() {
         .finish();
     // Thread-local: the record is processed on this (current-thread runtime's) thread.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary run at once on threads without a subscriber; if one of them
+    // reached the "resized" event first, its interest may be cached as "never". Ask again now
+    // that this thread has a subscriber.
+    tracing::callsite::rebuild_interest_cache();
 
     let env = start().await;
     let bytes = read("edge/Landscape_6.jpg"); // 1200x1800 stored, orientation 6
