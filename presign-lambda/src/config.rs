@@ -103,33 +103,28 @@ impl Config {
             vars.required("FITBOX_RESIZED_BUCKET")?,
         );
         cfg.options = vars.options()?;
-        if let Some(v) = var("FITBOX_URL_TTL_SECS") {
-            let secs: u64 = v
-                .parse()
+        // A signed URL's lifetime: S3 accepts 1 s to 7 days.
+        let url_ttl = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            let Some(v) = var(name) else {
+                return Ok(None);
+            };
+            v.parse()
                 .ok()
                 .filter(|s| (1..=MAX_URL_TTL_SECS).contains(s))
+                .map(|s| Some(Duration::from_secs(s)))
                 .ok_or_else(|| {
                     invalid(
-                        "FITBOX_URL_TTL_SECS",
+                        name,
                         &v,
                         "expected seconds in 1..=604800 (S3's limit is 7 days)",
                     )
-                })?;
-            cfg.url_ttl = Duration::from_secs(secs);
+                })
+        };
+        if let Some(ttl) = url_ttl("FITBOX_URL_TTL_SECS")? {
+            cfg.url_ttl = ttl;
         }
-        if let Some(v) = var("FITBOX_IMAGE_URL_TTL_SECS") {
-            let secs: u64 = v
-                .parse()
-                .ok()
-                .filter(|s| (1..=MAX_URL_TTL_SECS).contains(s))
-                .ok_or_else(|| {
-                    invalid(
-                        "FITBOX_IMAGE_URL_TTL_SECS",
-                        &v,
-                        "expected seconds in 1..=604800 (S3's limit is 7 days)",
-                    )
-                })?;
-            cfg.image_url_ttl = Duration::from_secs(secs);
+        if let Some(ttl) = url_ttl("FITBOX_IMAGE_URL_TTL_SECS")? {
+            cfg.image_url_ttl = ttl;
         }
         if let Some(v) = var("FITBOX_CORS_ORIGINS") {
             cfg.cors_origins = v

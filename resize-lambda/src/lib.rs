@@ -331,7 +331,7 @@ pub async fn process_record(
     // used again) is dropped, never resized.
     if is_deleted(s3, cfg, &key).await? {
         drop(got);
-        delete_quietly(s3, bucket, &key).await?;
+        delete_object(s3, bucket, &key).await?;
         tracing::warn!(key = %key, "the image was deleted; its upload was dropped");
         return Ok(Outcome::Deleted);
     }
@@ -343,12 +343,7 @@ pub async fn process_record(
     if keys::upload_name(&key).is_some_and(keys::is_valid_id) {
         if let Some(found) = already_done(s3, cfg, &key).await? {
             drop(got);
-            s3.delete_object()
-                .bucket(bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| TransientError::s3("DeleteObject", bucket, &key, e))?;
+            delete_object(s3, bucket, &key).await?;
             tracing::warn!(key = %key, found = %found, "already processed (a restart after a crash, or the upload URL used again); the original is deleted without a new resize");
             return Ok(Outcome::AlreadyDone { found });
         }
@@ -469,23 +464,18 @@ pub async fn process_record(
 
     // Deleted while this run was working: take back what it wrote.
     if is_deleted(s3, cfg, &key).await? {
-        delete_quietly(s3, &cfg.resized_bucket, &thumbnail_key).await?;
+        delete_object(s3, &cfg.resized_bucket, &thumbnail_key).await?;
         if let Some(owner_key) = keys::owner_key(&key) {
-            delete_quietly(s3, bucket, &owner_key).await?;
+            delete_object(s3, bucket, &owner_key).await?;
         }
-        delete_quietly(s3, bucket, &key).await?;
+        delete_object(s3, bucket, &key).await?;
         tracing::warn!(key = %key, "the image was deleted while it was resized; nothing kept");
         return Ok(Outcome::Deleted);
     }
 
     // ---- only now: delete the original ----
     let t = Instant::now();
-    s3.delete_object()
-        .bucket(bucket)
-        .key(&key)
-        .send()
-        .await
-        .map_err(|e| TransientError::s3("DeleteObject", bucket, &key, e))?;
+    delete_object(s3, bucket, &key).await?;
     let delete = t.elapsed();
 
     let timings = Timings {
@@ -624,7 +614,8 @@ async fn is_deleted(
         .any(|o| o.key() == Some(tombstone.as_str())))
 }
 
-async fn delete_quietly(
+/// DeleteObject; a failure is transient (the record is retried).
+async fn delete_object(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
@@ -721,12 +712,7 @@ async fn reject(
         Err(e) if e.code() == Some("NoSuchKey") => return gone(s3, cfg, key).await,
         Err(e) => return Err(TransientError::s3("CopyObject", bucket, &rejected_key, e)),
     }
-    s3.delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| TransientError::s3("DeleteObject", bucket, key, e))?;
+    delete_object(s3, bucket, key).await?;
     tracing::warn!(
         key,
         rejected_key = %rejected_key,
