@@ -2,7 +2,7 @@
 //! wasm32, all bit-exact with each other (integer fixed point after f64 weights). Alpha is
 //! premultiplied while resampling so transparent edges get no dark fringes.
 
-use fast_image_resize as fr;
+use fitbox_resample::{fr, resample, Channels};
 
 use crate::decode::Layout;
 use crate::fit::Filter;
@@ -51,20 +51,25 @@ pub(crate) fn resize(
     if (width, height) == (dst_w, dst_h) || filter == Filter::None {
         return Ok(data);
     }
-    let pixel_type = match layout {
-        Layout::Rgb | Layout::YCbCr => fr::PixelType::U8x3,
-        Layout::Rgba | Layout::Cmyk => fr::PixelType::U8x4,
+    let channels = match layout {
+        Layout::Rgb | Layout::YCbCr => Channels::Three,
+        Layout::Rgba | Layout::Cmyk => Channels::Four,
     };
-    let src = fr::images::Image::from_vec_u8(width, height, data, pixel_type)
-        .map_err(|e| internal(&e))?;
-    let mut dst = fr::images::Image::new(dst_w, dst_h, pixel_type);
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(filter_type(filter)?))
         .use_alpha(layout == Layout::Rgba);
-    fr::Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .map_err(|e| internal(&e))?;
-    Ok(dst.into_vec())
+    let mut out = vec![0u8; dst_w as usize * dst_h as usize * channels.count()];
+    resample(
+        &mut fr::Resizer::new(),
+        channels,
+        &data,
+        (width, height),
+        &mut out,
+        (dst_w, dst_h),
+        &options,
+    )
+    .map_err(|e| internal(&e))?;
+    Ok(out)
 }
 
 /// Resample one 8-bit plane (`width x height`, tightly packed) to `dst_w x dst_h` with
@@ -79,17 +84,20 @@ pub(crate) fn resample_plane(
     (left, top, crop_w, crop_h): (f64, f64, f64, f64),
     (dst_w, dst_h): (u32, u32),
 ) -> Result<Vec<u8>, Error> {
-    let src = fr::images::TypedImageRef::<fr::pixels::U8>::from_buffer(width, height, plane)
-        .map_err(|e| internal(&e))?;
     let mut out = vec![0u8; dst_w as usize * dst_h as usize];
-    let mut dst = fr::images::TypedImage::<fr::pixels::U8>::from_buffer(dst_w, dst_h, &mut out)
-        .map_err(|e| internal(&e))?;
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(filter_type(Filter::Lanczos2)?))
         .crop(left, top, crop_w, crop_h);
-    fr::Resizer::new()
-        .resize_typed(&src, &mut dst, &options)
-        .map_err(|e| internal(&e))?;
+    resample(
+        &mut fr::Resizer::new(),
+        Channels::One,
+        plane,
+        (width, height),
+        &mut out,
+        (dst_w, dst_h),
+        &options,
+    )
+    .map_err(|e| internal(&e))?;
     Ok(out)
 }
 
@@ -103,8 +111,7 @@ pub(crate) fn resample_plane(
 /// weights it has in [`resize`]. The pixels are usually identical to [`resize`]'s; they can
 /// differ by one level where a group's fixed-point precision (fast_image_resize derives it from
 /// the largest weight in the call) differs from the whole image's
-/// (`shrinking_rows_matches_resizing_the_whole_image`). Typed images and `resize_typed`: the untyped `resize` would instantiate
-/// fast_image_resize's kernels again for every pixel type (+700 KB of wasm in the worker).
+/// (`shrinking_rows_matches_resizing_the_whole_image`).
 pub(crate) struct RowShrinker {
     src_w: u32,
     src_h: u32,
@@ -193,16 +200,7 @@ impl RowShrinker {
                 break;
             }
             let from = (lo - self.held_from) as usize * line;
-            let src = fr::images::TypedImageRef::<fr::pixels::U8x3>::from_buffer(
-                self.src_w,
-                hi - lo,
-                &self.held[from..from + (hi - lo) as usize * line],
-            )
-            .map_err(|e| internal(&e))?;
             let out = &mut self.out[j0 as usize * out_line..j1 as usize * out_line];
-            let mut dst =
-                fr::images::TypedImage::<fr::pixels::U8x3>::from_buffer(self.dst_w, j1 - j0, out)
-                    .map_err(|e| internal(&e))?;
             // The crop in the view's rows; at the bottom edge `j1 * scale` can round past it.
             let top = f64::from(j0) * self.scale - f64::from(lo);
             let height = (f64::from(j1 - j0) * self.scale).min(f64::from(hi - lo) - top);
@@ -212,9 +210,16 @@ impl RowShrinker {
                 f64::from(self.src_w),
                 height,
             );
-            self.resizer
-                .resize_typed(&src, &mut dst, &options)
-                .map_err(|e| internal(&e))?;
+            resample(
+                &mut self.resizer,
+                Channels::Three,
+                &self.held[from..from + (hi - lo) as usize * line],
+                (self.src_w, hi - lo),
+                out,
+                (self.dst_w, j1 - j0),
+                &options,
+            )
+            .map_err(|e| internal(&e))?;
             self.rows_out = j1;
             let keep_from = if j1 < self.dst_h {
                 self.window(j1, (j1 + Self::GROUP).min(self.dst_h)).0
