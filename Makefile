@@ -32,16 +32,20 @@ build-web:
 # what `cargo clippy --workspace --all-targets -- -D warnings` covers (libraries, binaries, tests,
 # examples; the workspace has no benches). The same variables must reach every `cargo test` of
 # the workspace here, or cargo would rebuild the workspace's crates without them.
+# The web app (fitbox-web) is linted where it runs, for wasm32, by test-web's builds: its tests
+# are all wasm-bindgen tests, and a native build of it (Leptos and the web-sys bindings for
+# x86_64) would cost about a minute of this step for nothing else.
 CLIPPY_BUILD := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+NATIVE := --workspace --exclude fitbox-web
 
 lint:
 	cargo fmt --all -- --check
-	$(CLIPPY_BUILD) cargo test --workspace --no-run
+	$(CLIPPY_BUILD) cargo test $(NATIVE) --no-run
 
 # Native unit, integration, corpus, API, S3, resize, serve and template tests. The fault suite
 # runs at its CI size here; `make soak` runs it at full size.
 test-native:
-	$(CLIPPY_BUILD) cargo test --workspace
+	$(CLIPPY_BUILD) cargo test $(NATIVE)
 
 ## The fault suite at full size (200 uploads, 45 s of injected S3 faults; a few minutes).
 soak:
@@ -49,17 +53,19 @@ soak:
 
 # fitbox-core compiled to wasm32 in headless Chromium: pixel hashes equal the native ones.
 test-wasm:
-	scripts/test-wasm-core.sh
+	$(CLIPPY_BUILD) scripts/test-wasm-core.sh
 
-# The web app's own logic (wasm-bindgen-test in headless Chromium).
+# The web app's own logic (wasm-bindgen-test in headless Chromium), after a build of its page
+# and worker binaries: both builds lint fitbox-web (see lint).
 test-web:
-	scripts/test-web.sh
+	$(CLIPPY_BUILD) cargo build -p fitbox-web --target wasm32-unknown-unknown --bins
+	$(CLIPPY_BUILD) scripts/test-web.sh
 
 # Browser end-to-end tests against a real `fitbox serve`: the fitbox binary as
-# `cargo test --workspace` builds it (same features, so nothing is rebuilt after test-native;
+# `cargo test $(NATIVE)` builds it (same features, so nothing is rebuilt after test-native;
 # `cargo build -p fitbox` alone would rebuild dependencies with other features).
 test-e2e:
-	$(CLIPPY_BUILD) cargo test --workspace --no-run -q
+	$(CLIPPY_BUILD) cargo test $(NATIVE) --no-run -q
 	FITBOX_BIN=$(CURDIR)/target/debug/fitbox scripts/test-web.sh e2e
 
 # The aarch64 (Graviton) build gives the same pixels: `fitbox thumbnail` from the one arm64
