@@ -257,9 +257,8 @@ mod browser {
 
     async fn sha256(text: &str) -> Result<Vec<u8>, String> {
         let subtle = window()?.crypto().map_err(|e| js_message(&e))?.subtle();
-        let mut data = text.as_bytes().to_vec();
         let promise = subtle
-            .digest_with_str_and_u8_array("SHA-256", &mut data)
+            .digest_with_str_and_u8_array("SHA-256", text.as_bytes())
             .map_err(|e| js_message(&e))?;
         let buf = JsFuture::from(promise).await.map_err(|e| js_message(&e))?;
         Ok(js_sys::Uint8Array::new(&buf).to_vec())
