@@ -46,6 +46,10 @@ struct Run {
 /// The child is reaped with `wait4` (for its rusage), not through `Child::wait`.
 #[allow(clippy::zombie_processes)]
 fn thumbnail(input: &Path, out: &Path) -> Run {
+    // Linux carries the spawning process's peak resident set across exec into the child's
+    // `ru_maxrss`: reset this process's own (`VmHWM`) first, so inputs built here in memory do
+    // not count as the child's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let start = Instant::now();
     let mut child = Command::new(BIN)
         .arg("thumbnail")
@@ -249,6 +253,60 @@ fn jpeg_declaring(w: u16, h: u16) -> Vec<u8> {
     out
 }
 
+/// A `side`x`side` progressive CMYK JPEG (4:4:4) of smooth content, made here, with the ICC
+/// profile of the CMYK edge file (its APP2 segments, inserted after SOI) when `profile`. The
+/// pixels are made row by row as the encoder asks for them ([`SmoothCmyk`]), so this process
+/// holds only the encoder's coefficients (2 bytes per sample) while it runs.
+fn progressive_cmyk(side: u16, profile: bool) -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 80);
+    enc.set_progressive(true);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+    enc.encode_image(SmoothCmyk(side)).unwrap();
+    if !profile {
+        return jpeg;
+    }
+    let donor =
+        std::fs::read(testdata().join("edge/sharp_Channel_digital_image_CMYK_color.jpg")).unwrap();
+    let mut icc = Vec::new();
+    let mut i = 2;
+    while i + 4 <= donor.len() && donor[i + 1] != 0xDA {
+        let len = u16::from_be_bytes([donor[i + 2], donor[i + 3]]) as usize;
+        let seg = &donor[i..i + 2 + len];
+        if donor[i + 1] == 0xE2 && seg[4..].starts_with(b"ICC_PROFILE\0") {
+            icc.extend_from_slice(seg);
+        }
+        i += 2 + len;
+    }
+    assert!(icc.len() > 100_000, "the edge file's CMYK profile");
+    [&jpeg[..2], &icc, &jpeg[2..]].concat()
+}
+
+/// A square CMYK image of gradients, side given, made row by row for jpeg-encoder (inverted,
+/// as Adobe CMYK is written and as the encoder's own CMYK input does it).
+struct SmoothCmyk(u16);
+
+impl jpeg_encoder::ImageBuffer for SmoothCmyk {
+    fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
+        jpeg_encoder::JpegColorType::Cmyk
+    }
+    fn width(&self) -> u16 {
+        self.0
+    }
+    fn height(&self) -> u16 {
+        self.0
+    }
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let n = u32::from(self.0);
+        for x in 0..n {
+            let px = [x * 255 / n, u32::from(y) * 255 / n, 64, 16];
+            for (b, v) in buffers.iter_mut().zip(px) {
+                b.push(255 - v as u8);
+            }
+        }
+    }
+}
+
 fn riff_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(kind);
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
@@ -328,6 +386,28 @@ fn largest_accepted_images_stay_within_bounds() {
     let p = write(tmp.path(), "rgba16.png", &png_flat(10_000, 10_000, 16, 6));
     let r = check("100 MP RGBA 16-bit PNG", &p, tmp.path());
     assert_eq!(r.code, Some(2), "over the memory budget: {r:?}");
+    // Progressive CMYK: 4 bytes per pixel of raw CMYK (with its profile; 3 of RGB without)
+    // and 8 of coefficients, held until the last scan, count against the 400 MB budget:
+    // 5600x5600 (31 MP, 376 MB with the profile) is decoded within the memory bound,
+    // 6400x6400 (41 MP, 491 MB; 451 MB without) refused before decoding.
+    for profile in [true, false] {
+        let what = if profile { "with" } else { "without" };
+        let p = write(tmp.path(), "cmyk.jpg", &progressive_cmyk(5_600, profile));
+        let r = check(
+            &format!("31 MP progressive CMYK {what} profile"),
+            &p,
+            tmp.path(),
+        );
+        assert_eq!(r.code, Some(0), "{r:?}");
+        let p = write(tmp.path(), "cmyk.jpg", &progressive_cmyk(6_400, profile));
+        let r = check(
+            &format!("41 MP progressive CMYK {what} profile"),
+            &p,
+            tmp.path(),
+        );
+        assert_eq!(r.code, Some(2), "over the memory budget: {r:?}");
+        assert!(r.stderr.contains("needs about"), "{r:?}");
+    }
     // The longest side allowed, thin.
     let p = write(tmp.path(), "side.png", &png_flat(32_768, 4, 8, 2));
     assert_eq!(check("32768x4 PNG", &p, tmp.path()).code, Some(0));

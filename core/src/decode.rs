@@ -202,13 +202,24 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
         });
     }
     let input = header.input_colorspace().unwrap_or(ColorSpace::YCbCr);
+    // A progressive file's coefficients stay in memory for the whole decode, on top of the
+    // output, whatever size that is (zune-jpeg's peak is output + coefficients + a few MB,
+    // measured in cli/tests/bounds.rs); an unreadable frame header counts as the worst case, every
+    // component progressive at full resolution.
+    let pixels = u64::from(width) * u64::from(height);
+    let coefficients = crate::jpeg_scans::Frame::read(bytes).map_or_else(
+        || pixels * u64::from(info.components.max(1)) * 2,
+        |f| f.coefficient_bytes(),
+    );
     let icc = header.icc_profile();
     let orientation = exif_orientation(header.exif().map(|e| e.as_slice()));
     let cmyk_profile = icc.as_deref().is_some_and(is_cmyk_profile);
     let four = matches!(input, ColorSpace::CMYK | ColorSpace::YCCK);
 
     if four && cmyk_profile {
-        // Keep the raw CMYK so the embedded profile can convert it properly.
+        // Keep the raw CMYK so the embedded profile can convert it properly (after resizing:
+        // 4 bytes per pixel at full size, and the coefficients of a progressive file).
+        within_budget(pixels * 4 + coefficients, width, height, limits)?;
         let out = input; // CMYK -> CMYK or YCCK -> YCCK: raw samples, no conversion in zune.
         let mut dec =
             JpegDecoder::new_with_options(ZCursor::new(bytes), base.jpeg_set_out_colorspace(out));
@@ -244,12 +255,26 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
     if let Some(jpeg) = &structure {
         if let Some(t) = target {
             let (need_w, need_h) = needed_size(width, height, orientation, t);
-            by_jpeg_decoder =
-                decode_jpeg_scaled(bytes, jpeg, limits, width, height, need_w, need_h)?;
+            by_jpeg_decoder = decode_jpeg_scaled(
+                bytes,
+                jpeg,
+                (limits, coefficients),
+                width,
+                height,
+                need_w,
+                need_h,
+            )?;
         }
         if by_jpeg_decoder.is_none() && jpeg.is_non_interleaved_sequential() {
-            by_jpeg_decoder =
-                decode_with_jpeg_decoder(bytes, jpeg, limits, width, height, width, height)?;
+            by_jpeg_decoder = decode_with_jpeg_decoder(
+                bytes,
+                jpeg,
+                (limits, coefficients),
+                width,
+                height,
+                width,
+                height,
+            )?;
         }
     }
     if let Some((data, w, h, layout)) = by_jpeg_decoder {
@@ -267,6 +292,7 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits, target: Option<Target>) -> Result<
 
     // Everything else decodes to RGB (grey is expanded; zune's own CMYK->RGB is the fallback
     // when a CMYK image carries no CMYK profile).
+    within_budget(pixels * 3 + coefficients, width, height, limits)?;
     let mut dec = JpegDecoder::new_with_options(
         ZCursor::new(bytes),
         base.jpeg_set_out_colorspace(ColorSpace::RGB),
@@ -319,10 +345,12 @@ pub(crate) fn dct_scale(
 /// Decode at a reduced DCT scale with jpeg-decoder (built `platform_independent`, so its scaled
 /// IDCT and colour conversion are the same integer code on x86_64, aarch64 and wasm32; see
 /// determinism.md). `Ok(None)` when no reduction applies and the caller decodes at full size.
+/// `budget`: the limits, and the bytes of a progressive file's coefficients
+/// ([`crate::jpeg_scans::Frame::coefficient_bytes`]) that count against them.
 fn decode_jpeg_scaled(
     bytes: &[u8],
     jpeg: &Jpeg,
-    limits: &Limits,
+    budget: (&Limits, u64),
     width: u32,
     height: u32,
     need_w: u32,
@@ -335,7 +363,7 @@ fn decode_jpeg_scaled(
     // (same pixels, much less entropy decoding; see jpeg_scans.rs).
     let kept = jpeg.without_scans_after(bytes, crate::jpeg_scans::last_needed(num));
     let input = kept.as_deref().unwrap_or(bytes);
-    decode_with_jpeg_decoder(input, jpeg, limits, width, height, sw, sh)
+    decode_with_jpeg_decoder(input, jpeg, budget, width, height, sw, sh)
 }
 
 /// Decode `bytes` (the file `jpeg` describes, or it with scans left out) with jpeg-decoder to
@@ -343,11 +371,12 @@ fn decode_jpeg_scaled(
 /// frame's component ids say YCbCr (see [`Layout::YCbCr`]). `Ok(None)` when it does
 /// not apply (not RGB or grey, or jpeg-decoder sees other dimensions): the caller then uses
 /// zune-jpeg's strict decode. jpeg-decoder pads missing entropy-coded data instead of failing,
-/// so every scan is first checked to be long enough for its blocks.
+/// so every scan is first checked to be long enough for its blocks. `budget` as in
+/// [`decode_jpeg_scaled`].
 fn decode_with_jpeg_decoder(
     bytes: &[u8],
     jpeg: &Jpeg,
-    limits: &Limits,
+    (limits, coefficients): (&Limits, u64),
     width: u32,
     height: u32,
     sw: u32,
@@ -361,11 +390,10 @@ fn decode_with_jpeg_decoder(
             format: Format::Jpeg,
             detail,
         })?;
-    // Up to 3 bytes of component planes and 3 of RGB per output pixel. (A progressive file's
-    // coefficients, 2 bytes per sample, come on top, as in any progressive decoder: bounded by
-    // the pixel limit, see the README.)
+    // Up to 3 bytes of component planes and 3 of RGB per output pixel, and a progressive
+    // file's coefficients (2 bytes per sample at full size, whatever the scale).
     let out = u64::from(sw) * u64::from(sh);
-    within_budget(out * 6, width, height, limits)?;
+    within_budget(out * 6 + coefficients, width, height, limits)?;
     let (Ok(rw), Ok(rh)) = (u16::try_from(sw), u16::try_from(sh)) else {
         return Ok(None);
     };
@@ -1053,6 +1081,129 @@ mod tests {
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// A smooth `side`x`side` JPEG made here: CMYK (4:4:4, Adobe-inverted as jpeg-encoder
+    /// writes it) or RGB at 4:4:4, baseline or progressive, with `icc` embedded.
+    fn made_jpeg(side: u16, cmyk: bool, progressive: bool, icc: Option<&[u8]>) -> Vec<u8> {
+        let n = usize::from(side);
+        let channels = if cmyk { 4 } else { 3 };
+        let pixels: Vec<u8> = (0..n * n * channels)
+            .map(|i| ((i / channels) % n * 255 / n) as u8 ^ (i % channels) as u8)
+            .collect();
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+        enc.set_progressive(progressive);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+        if let Some(icc) = icc {
+            enc.add_icc_profile(icc).unwrap();
+        }
+        let colour = if cmyk {
+            jpeg_encoder::ColorType::Cmyk
+        } else {
+            jpeg_encoder::ColorType::Rgb
+        };
+        enc.encode(&pixels, side, side, colour).unwrap();
+        out
+    }
+
+    /// Full-size decodes count every buffer against the budget (4 bytes x `max_pixels`): the
+    /// output (RGB 3 bytes, raw CMYK 4 bytes per pixel) and, for a progressive file, every
+    /// coefficient (2 bytes per sample, held until the last scan). Refused before decoding,
+    /// naming what it needs and the limit; the same sizes as baseline files pass.
+    #[test]
+    fn progressive_coefficients_and_cmyk_count_against_the_budget() {
+        // 1000x1000 at 4:4:4: 3 MB of RGB, 4 MB of CMYK; a progressive file adds coefficients
+        // of 6 MB (RGB) or 8 MB (CMYK).
+        let limits = Limits {
+            max_pixels: 2_000_000, // budget 8 MB
+            ..Limits::default()
+        };
+        let profile = {
+            let edge = fitbox_tests::read("edge/sharp_Channel_digital_image_CMYK_color.jpg");
+            let mut d = JpegDecoder::new(ZCursor::new(&edge[..]));
+            d.decode_headers().unwrap();
+            d.icc_profile()
+                .expect("the SWOP profile of the CMYK edge file")
+        };
+        let full = |bytes: &[u8]| {
+            let probe = crate::guard::probe(bytes, &limits).unwrap();
+            decode(bytes, &probe, &limits, None)
+        };
+        for (name, cmyk, icc, need_mb) in [
+            ("RGB", false, None, 9),
+            ("CMYK, no profile (zune converts)", true, None, 11),
+            (
+                "CMYK with its profile (raw CMYK kept)",
+                true,
+                Some(&profile[..]),
+                12,
+            ),
+        ] {
+            let baseline = full(&made_jpeg(1000, cmyk, false, icc))
+                .unwrap_or_else(|e| panic!("baseline {name}: {e}"));
+            assert_eq!((baseline.width, baseline.height), (1000, 1000), "{name}");
+            match full(&made_jpeg(1000, cmyk, true, icc)) {
+                Err(Error::TooMuchMemory {
+                    need_mb: need,
+                    limit_mb: 8,
+                    ..
+                }) => assert_eq!(need, need_mb, "progressive {name}"),
+                other => panic!("progressive {name}: {:?}", other.map(|d| d.layout)),
+            }
+        }
+        // Shrink-on-load (jpeg-decoder at 1/8 scale, 125x125) still holds the full-size
+        // coefficients: 6 MB of them and 0.09 MB of planes and RGB, over a 6 MB budget.
+        let bytes = made_jpeg(1000, false, true, None);
+        let small = |max_pixels| Limits {
+            max_pixels,
+            ..Limits::default()
+        };
+        let probe = crate::guard::probe(&bytes, &small(1_500_000)).unwrap();
+        assert!(matches!(
+            decode(&bytes, &probe, &small(1_500_000), Some(fit_box(50))),
+            Err(Error::TooMuchMemory {
+                need_mb: 6,
+                limit_mb: 6,
+                ..
+            })
+        ));
+        let d = decode(&bytes, &probe, &small(2_000_000), Some(fit_box(50))).unwrap();
+        assert!(d.width < 1000, "decoded at a reduced scale");
+    }
+
+    /// The frame header is read for every frame type, CMYK included, and progressive files
+    /// hold their coefficients: per component, whole MCUs of 8x8 blocks of 2-byte values.
+    #[test]
+    fn frame_headers_give_the_coefficient_bytes() {
+        use crate::jpeg_scans::Frame;
+        let f = Frame::read(&made_jpeg(100, true, true, None)).unwrap();
+        assert!(f.progressive);
+        assert_eq!(f.coefficient_bytes(), 4 * 13 * 13 * 64 * 2);
+        let f = Frame::read(&made_jpeg(100, true, false, None)).unwrap();
+        assert!(!f.progressive);
+        assert_eq!(f.coefficient_bytes(), 0);
+        // 4:2:0: luma padded to 16x16 MCUs, chroma at half size.
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+        enc.set_progressive(true);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+        enc.encode(
+            &[128; 100 * 100 * 3],
+            100,
+            100,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+        let f = Frame::read(&out).unwrap();
+        assert_eq!(f.coefficient_bytes(), (14 * 14 + 2 * 7 * 7) * 64 * 2);
+        assert_eq!(
+            Frame::read(b"\xFF\xD8\xFF\xDA\x00\x02"),
+            None,
+            "a scan before any frame"
+        );
+        assert_eq!(Frame::read(b"\xFF\xD8\xFF\xE0\x00"), None, "cut short");
+        assert_eq!(Frame::read(b"GIF89a"), None);
     }
 
     /// `d` resampled to `w`x`h` with Lanczos2, as the pipeline resamples a whole decode.

@@ -59,6 +59,85 @@ pub(crate) struct Jpeg {
     tables_between_scans: bool,
 }
 
+/// A JPEG's frame header (SOFn), found by walking the marker segments before the first scan:
+/// enough to tell what a decoder must hold in memory, for any frame type (CMYK and YCCK
+/// included, which [`Jpeg::parse`] leaves alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// SOF2, SOF6, SOF10 or SOF14: coded in several scans.
+    pub(crate) progressive: bool,
+    width: u64,
+    height: u64,
+    /// (horizontal, vertical) sampling factor per component.
+    sampling: Vec<(u64, u64)>,
+}
+
+impl Frame {
+    /// The frame header of `bytes`; `None` when the segments before the first scan hold none
+    /// (or are malformed).
+    pub(crate) fn read(bytes: &[u8]) -> Option<Frame> {
+        if bytes.get(..2)? != [0xFF, 0xD8] {
+            return None;
+        }
+        let mut i = 2;
+        loop {
+            if *bytes.get(i)? != 0xFF {
+                return None;
+            }
+            let marker = *bytes.get(i + 1)?;
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            if matches!(marker, 0x00 | 0x01 | 0xD0..=0xDA) {
+                return None; // a scan, EOI or a stray marker before any frame
+            }
+            let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
+            let seg = bytes.get(i..i + 2 + len)?;
+            if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+                let nf = *seg.get(9)? as usize;
+                if nf == 0 || seg.len() < 10 + 3 * nf {
+                    return None;
+                }
+                let sampling = (0..nf)
+                    .map(|k| {
+                        let hv = seg[11 + 3 * k];
+                        (u64::from((hv >> 4).max(1)), u64::from((hv & 15).max(1)))
+                    })
+                    .collect();
+                return Some(Frame {
+                    progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+                    height: u64::from(u16::from_be_bytes([seg[5], seg[6]])),
+                    width: u64::from(u16::from_be_bytes([seg[7], seg[8]])),
+                    sampling,
+                });
+            }
+            i += seg.len().max(2);
+        }
+    }
+
+    /// Bytes a decoder holds for the image's DCT coefficients while it decodes: a progressive
+    /// frame sends every coefficient in several scans, so all of them (2 bytes each, every
+    /// component padded to whole MCUs, as zune-jpeg and jpeg-decoder allocate them) stay in
+    /// memory until the last scan, whatever size the output is; a sequential frame is decoded
+    /// an MCU row at a time (0 here).
+    pub(crate) fn coefficient_bytes(&self) -> u64 {
+        if !self.progressive {
+            return 0;
+        }
+        let hmax = self.sampling.iter().map(|s| s.0).max().unwrap_or(1);
+        let vmax = self.sampling.iter().map(|s| s.1).max().unwrap_or(1);
+        let (mx, my) = (
+            self.width.div_ceil(8 * hmax),
+            self.height.div_ceil(8 * vmax),
+        );
+        self.sampling
+            .iter()
+            .map(|&(h, v)| (mx * h) * (my * v) * 64 * 2)
+            .sum()
+    }
+}
+
 /// A run of the file: a marker segment, or a scan header with its entropy-coded data.
 struct Piece {
     range: std::ops::Range<usize>,
