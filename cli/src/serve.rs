@@ -255,7 +255,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create the data directory {}", args.data.display()))?;
     let data = args.data.canonicalize()?;
-    if !args.dist.join("index.html").is_file() {
+    let page = args.dist.join("index.html");
+    if let Ok(html) = std::fs::read_to_string(&page) {
+        if let Some(tag) = inline_script(&html) {
+            anyhow::bail!(
+                "{} has an inline script ({tag}...>), which the page's Content-Security-Policy \
+                 blocks: rebuild it with `trunk build --release` (Trunk.toml's post_build hook, \
+                 scripts/trunk-loader-hook.mjs, moves Trunk's loader into a file)",
+                page.display()
+            );
+        }
+    } else {
         tracing::warn!(
             dist = %args.dist.display(),
             "no web app at --dist (run `make run`, or `trunk build --release`); serving the API only"
@@ -348,13 +358,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let allowed_hosts = allowed_hosts(args.host, http_addr.port());
     let issuer_origin = api_issuer_origin(&args);
     let app = with_site(api, &args.dist);
-    let app = protect(
-        app,
-        &args.dist,
-        allowed_hosts,
-        &s3_origin,
-        issuer_origin.as_deref(),
-    );
+    let app = protect(app, allowed_hosts, &s3_origin, issuer_origin.as_deref());
 
     println!("fitbox listening on http://{http_addr}");
     println!("fitbox access {access_mode}");
@@ -564,53 +568,41 @@ fn api_issuer_origin(args: &Args) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
-/// The Content-Security-Policy of the page: scripts only from this origin and the inline
-/// scripts of `dist/index.html` by their SHA-256 (Trunk's loader), no `unsafe-inline` for
-/// scripts; the embedded S3 (signed PUTs, thumbnails) and the issuer for connections.
-fn content_security_policy(dist: &std::path::Path, s3: &str, issuer: Option<&str>) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let html = std::fs::read_to_string(dist.join("index.html")).unwrap_or_default();
-    let mut hashes = String::new();
-    let mut rest = html.as_str();
-    while let Some(open) = rest.find("<script") {
-        let after = &rest[open..];
-        let Some(tag_end) = after.find('>') else {
-            break;
-        };
-        let tag = &after[..tag_end];
-        let body_start = &after[tag_end + 1..];
-        let Some(close) = body_start.find("</script>") else {
-            break;
-        };
-        if !tag.contains(" src=") {
-            let digest = sha2::Sha256::digest(&body_start.as_bytes()[..close]);
-            let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
-            hashes.push_str(&format!(" 'sha256-{b64}'"));
-        }
-        rest = &body_start[close..];
-    }
+/// The Content-Security-Policy of the page: scripts only from this origin (Trunk's loader is a
+/// file of its own, see `scripts/trunk-loader-hook.mjs`; no `unsafe-inline`), the same as the
+/// CDN's in template.yaml; the embedded S3 (signed PUTs, thumbnails) and the issuer for
+/// connections.
+fn content_security_policy(s3: &str, issuer: Option<&str>) -> String {
     let issuer = issuer.map(|i| format!(" {i}")).unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self'{hashes} 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
          worker-src 'self' blob:; img-src 'self' blob: data: {s3}; \
          style-src 'self' 'unsafe-inline'; connect-src 'self' {s3}{issuer}; object-src 'none'; \
          base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
+/// The first inline `<script>` (one without `src`) of a built page, if any: the policy above
+/// would block it, so a page built without Trunk.toml's hook is refused at start.
+fn inline_script(html: &str) -> Option<&str> {
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after = &rest[open..];
+        let tag = &after[..after.find('>')?];
+        if !tag.contains(" src=") {
+            return Some(tag);
+        }
+        rest = &after[tag.len()..];
+    }
+    None
+}
+
 /// The web port's guard: a `Host` it does not know is refused (400, before anything else), and
 /// every answer carries the security headers the CDN sends in AWS.
-fn protect(
-    app: Router,
-    dist: &std::path::Path,
-    hosts: Vec<String>,
-    s3: &str,
-    issuer: Option<&str>,
-) -> Router {
+fn protect(app: Router, hosts: Vec<String>, s3: &str, issuer: Option<&str>) -> Router {
     use axum::http::{header, HeaderValue, StatusCode};
     use axum::response::IntoResponse;
-    let csp = HeaderValue::from_str(&content_security_policy(dist, s3, issuer))
+    let csp = HeaderValue::from_str(&content_security_policy(s3, issuer))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     let hosts = Arc::new(hosts);
     app.layer(axum::middleware::from_fn(
@@ -882,6 +874,26 @@ async fn resize_with_retries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page Trunk's hook has been through loads scripts by `src` only; one with Trunk's inline
+    /// loader (or any inline script) is found, so `serve` refuses it instead of a blank page.
+    #[test]
+    fn inline_scripts_are_found() {
+        let hooked = r#"<head><script type="module" src="/loader-0123.js" integrity="sha384-x"></script>
+            <link rel="modulepreload" href="/app.js"></head>"#;
+        assert_eq!(inline_script(hooked), None);
+        let trunk = "<head><script type=\"module\">\nimport init from '/app.js';\n</script></head>";
+        assert_eq!(inline_script(trunk), Some("<script type=\"module\""));
+        let second = format!("{hooked}<script>alert(1)</script>");
+        assert_eq!(inline_script(&second), Some("<script"));
+        assert_eq!(inline_script("<p>no scripts</p>"), None);
+        let csp = content_security_policy("http://127.0.0.1:9", None);
+        let script = csp.split(';').find(|d| d.trim().starts_with("script-src"));
+        assert_eq!(
+            script.map(str::trim),
+            Some("script-src 'self' 'wasm-unsafe-eval'")
+        );
+    }
 
     /// The record parses as the Lambda parses S3's, with the key encoded as S3 encodes it.
     #[test]

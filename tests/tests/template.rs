@@ -1873,6 +1873,14 @@ fn security_headers_problems(t: &Value) -> Vec<String> {
             p.push(format!("{POLICY}: CSP {name} is {got:?}, expected 'none'"));
         }
     }
+    // Scripts from the page's origin only: Trunk's loader is a file (scripts/trunk-loader-hook.mjs),
+    // so no inline script needs 'unsafe-inline' (or a hash); the same policy as `fitbox serve`.
+    let script = directive("script-src");
+    if script != Some(vec!["'self'".into(), "'wasm-unsafe-eval'".into()]) {
+        p.push(format!(
+            "{POLICY}: CSP script-src is {script:?}, expected 'self' 'wasm-unsafe-eval'"
+        ));
+    }
     let dist = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
     let mut behaviours = vec![("default".to_string(), dist["DefaultCacheBehavior"].clone())];
     for b in items(&dist["CacheBehaviors"]) {
@@ -3791,6 +3799,12 @@ fn mutation_security_headers() {
     });
     assert_caught("plugins allowed", check, "object-src", |t| {
         edit_csp(t, "object-src 'none'", "object-src 'self'")
+    });
+    assert_caught("inline scripts allowed", check, "script-src is Some", |t| {
+        edit_csp(t, "script-src 'self'", "script-src 'self' 'unsafe-inline'")
+    });
+    assert_caught("any script origin", check, "script-src is None", |t| {
+        edit_csp(t, "script-src 'self' 'wasm-unsafe-eval';", "")
     });
     assert_caught(
         "framing by the same origin",
