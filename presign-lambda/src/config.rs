@@ -211,7 +211,7 @@ impl Config {
                 invalid(
                     "FITBOX_CLIENT_ADDRESS",
                     &v,
-                    "expected peer or x-forwarded-for:N (N trusted proxies, 1 to 10)",
+                    "expected peer, cloudfront or x-forwarded-for:N (N trusted proxies, 1 to 10)",
                 )
             })?;
         }
@@ -367,7 +367,7 @@ mod tests {
             ("FITBOX_CDN_DISTRIBUTION_ID", "E123"),
             ("FITBOX_ORIGIN_SECRET", "0123456789abcdef0123456789abcdef"),
             ("FITBOX_RATE_LIMIT_PER_MINUTE", "30"),
-            ("FITBOX_CLIENT_ADDRESS", "x-forwarded-for:2"),
+            ("FITBOX_CLIENT_ADDRESS", "cloudfront"),
         ]);
         let cfg = Config::from_lookup(lookup(&pairs)).unwrap();
         let oidc = cfg.oidc.clone().expect("oidc");
@@ -380,10 +380,7 @@ mod tests {
         assert_eq!(cfg.cdn_distribution_id.as_deref(), Some("E123"));
         assert_eq!(cfg.origin_secret.as_deref().map(str::len), Some(32));
         assert_eq!(cfg.rate_limit_per_minute, 30);
-        assert_eq!(
-            cfg.client_address,
-            crate::limit::ClientAddress::ForwardedFor(2)
-        );
+        assert_eq!(cfg.client_address, crate::limit::ClientAddress::CloudFront);
         assert_eq!((cfg.options.box_width, cfg.options.box_height), (320, 200));
         assert!(cfg.options.enlarge);
         assert_eq!(cfg.options.quality, 70);

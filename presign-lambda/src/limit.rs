@@ -6,9 +6,11 @@
 //! `429 rate_limited` with `Retry-After`.
 //!
 //! Where the client address comes from ([`ClientAddress`]): the TCP peer (`fitbox serve`, which
-//! puts it in the request's extensions), or, behind proxies that append to `X-Forwarded-For`
-//! (CloudFront, then API Gateway), the entry that many places from the end: the address the
-//! first trusted proxy saw. Entries before it are whatever the client sent and are never used.
+//! puts it in the request's extensions); behind CloudFront and API Gateway (the template), the
+//! entry CloudFront appended to `X-Forwarded-For`, told apart from the one the gateway may append
+//! by the gateway's own `sourceIp`; or, behind other proxies that append to `X-Forwarded-For`,
+//! the entry a set number of places from the end. Entries before the one taken are whatever the
+//! client sent and are never used.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -32,13 +34,21 @@ pub enum ClientAddress {
     Peer,
     /// The `n`th address from the end of `X-Forwarded-For` (`n` trusted proxies append to it).
     ForwardedFor(u8),
+    /// Behind CloudFront and API Gateway: the address CloudFront appended to `X-Forwarded-For`
+    /// (the viewer's). That is the last entry, or the one before it when the last is the
+    /// gateway's own view of the connection (its request context's `sourceIp`, CloudFront's
+    /// address), which API Gateway appends; so it holds whether the gateway appends or not.
+    /// Entries before it are whatever the client sent and are never used.
+    CloudFront,
 }
 
 impl ClientAddress {
-    /// `peer` or `x-forwarded-for:N` (N in 1..=10).
+    /// `peer`, `cloudfront` or `x-forwarded-for:N` (N in 1..=10).
     pub fn parse(s: &str) -> Option<ClientAddress> {
-        if s == "peer" {
-            return Some(ClientAddress::Peer);
+        match s {
+            "peer" => return Some(ClientAddress::Peer),
+            "cloudfront" => return Some(ClientAddress::CloudFront),
+            _ => {}
         }
         let n: u8 = s.strip_prefix("x-forwarded-for:")?.parse().ok()?;
         (1..=10)
@@ -52,18 +62,43 @@ impl ClientAddress {
         match self {
             ClientAddress::Peer => extensions.get::<SocketAddr>().map(SocketAddr::ip),
             ClientAddress::ForwardedFor(n) => {
-                let all: Vec<&str> = headers
-                    .get_all("x-forwarded-for")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(','))
-                    .map(str::trim)
-                    .collect();
+                let all = forwarded_for(headers);
                 let i = all.len().checked_sub(usize::from(n))?;
                 all[i].parse().ok()
             }
+            ClientAddress::CloudFront => {
+                let mut all = forwarded_for(headers);
+                let gateway_saw = gateway_source_ip(extensions);
+                if gateway_saw.is_some() && all.last().and_then(|a| a.parse().ok()) == gateway_saw {
+                    all.pop();
+                }
+                all.last()?.parse().ok()
+            }
         }
     }
+}
+
+/// The entries of every `X-Forwarded-For` header, in order.
+fn forwarded_for(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect()
+}
+
+/// The source address API Gateway saw (the request context `lambda_http` puts in the request's
+/// extensions: `requestContext.http.sourceIp` of an HTTP API, `identity.sourceIp` of a REST API).
+fn gateway_source_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    use lambda_http::request::RequestContext;
+    let ip = match extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
+        RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
+        _ => None,
+    };
+    ip?.parse().ok()
 }
 
 /// The limiters: one for addresses, one for callers.
@@ -183,6 +218,45 @@ mod tests {
         ] {
             assert_eq!(ClientAddress::parse(bad), None, "{bad}");
         }
+    }
+
+    /// The viewer's address behind CloudFront, whether API Gateway appended CloudFront's own
+    /// after it or not; what the client wrote itself is never taken.
+    #[test]
+    fn behind_cloudfront_the_address_is_the_one_cloudfront_appended() {
+        let cf = ClientAddress::parse("cloudfront").expect("parse");
+        let viewer: IpAddr = "203.0.113.9".parse().expect("ip");
+        let gateway = |source: &str| {
+            let mut c =
+                lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+            c.http.source_ip = Some(source.into());
+            let mut ext = axum::http::Extensions::new();
+            ext.insert(lambda_http::request::RequestContext::ApiGatewayV2(c));
+            ext
+        };
+        let ext = gateway("130.176.0.1");
+        for header in [
+            "203.0.113.9, 130.176.0.1",
+            "1.1.1.1, 203.0.113.9, 130.176.0.1",
+            // A gateway that does not append: the last entry is CloudFront's.
+            "1.1.1.1, 203.0.113.9",
+            "203.0.113.9",
+        ] {
+            assert_eq!(cf.of(&xff(header), &ext), Some(viewer), "{header}");
+        }
+        // A client writing the gateway's address itself gains nothing: CloudFront's entry
+        // (its real address) still comes last, before the gateway's.
+        assert_eq!(
+            cf.of(&xff("130.176.0.1, 198.51.100.7, 130.176.0.1"), &ext),
+            Some("198.51.100.7".parse().expect("ip"))
+        );
+        assert_eq!(cf.of(&HeaderMap::new(), &ext), None);
+        assert_eq!(cf.of(&xff("130.176.0.1"), &ext), None);
+        // No request context (not behind API Gateway): the last entry.
+        assert_eq!(
+            cf.of(&xff("1.1.1.1, 203.0.113.9"), &axum::http::Extensions::new()),
+            Some(viewer)
+        );
     }
 
     #[test]

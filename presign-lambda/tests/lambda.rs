@@ -119,8 +119,10 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
         )
         .await;
 
-    // Configured as in AWS: the default mode (signed-in uploads) with one upload key.
+    // Configured as in AWS: the default mode (signed-in uploads) with upload keys, and the
+    // client address taken as the template takes it (`cloudfront`), 2 tickets a minute.
     let key = fitbox_presign::auth::new_key("ci", fitbox_presign::Role::Uploader).expect("key");
+    let other = fitbox_presign::auth::new_key("ci2", fitbox_presign::Role::Uploader).expect("key");
 
     let (tx, mut answers) = mpsc::unbounded_channel();
     let rt = Runtime {
@@ -156,7 +158,12 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
         .env("FITBOX_RESIZED_BUCKET", RESIZED)
         .env("FITBOX_BOX", "320x240")
         .env("FITBOX_S3_ENDPOINT", stack.local.endpoint())
-        .env("FITBOX_UPLOAD_KEYS", key.key.config_entry())
+        .env(
+            "FITBOX_UPLOAD_KEYS",
+            format!("{},{}", key.key.config_entry(), other.key.config_entry()),
+        )
+        .env("FITBOX_CLIENT_ADDRESS", "cloudfront")
+        .env("FITBOX_RATE_LIMIT_PER_MINUTE", "2")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -207,10 +214,37 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
         .as_str()
         .unwrap_or_default();
     assert!(www.starts_with("Bearer"), "{r}");
-    let mut event = http_api_event("POST", "/api/uploads", "", upload);
-    event["headers"]["authorization"] = json!(format!("Bearer {}", key.secret));
-    let r = invoke(event).await;
+    // A ticket request as it reaches the function through CloudFront and the HTTP API:
+    // CloudFront appended the viewer's address, the gateway its own source (192.0.2.1, the
+    // event's requestContext.http.sourceIp) after it; anything before is the client's own.
+    let ticket_from = |secret: &str, xff: &str| {
+        let mut event = http_api_event("POST", "/api/uploads", "", upload);
+        event["headers"]["authorization"] = json!(format!("Bearer {secret}"));
+        event["headers"]["x-forwarded-for"] = json!(xff);
+        event
+    };
+    let r = invoke(ticket_from(&key.secret, "203.0.113.9, 192.0.2.1")).await;
     assert_eq!(r["statusCode"], 201, "{r}");
+    let ticket_response = r;
+    let r = invoke(ticket_from(&key.secret, "10.0.0.1, 203.0.113.9, 192.0.2.1")).await;
+    assert_eq!(r["statusCode"], 201, "{r}");
+    // The viewer's third ticket this minute: 429 whatever it writes in front, and whichever
+    // key it holds (the other key's own allowance is untouched).
+    let r = invoke(ticket_from(
+        &other.secret,
+        "10.0.0.2, 203.0.113.9, 192.0.2.1",
+    ))
+    .await;
+    assert_eq!(r["statusCode"], 429, "{r}");
+    assert!(r["headers"]["retry-after"].as_str().is_some(), "{r}");
+    // Another viewer is served, even one that writes the first viewer's address in front.
+    let r = invoke(ticket_from(
+        &other.secret,
+        "203.0.113.9, 198.51.100.4, 192.0.2.1",
+    ))
+    .await;
+    assert_eq!(r["statusCode"], 201, "{r}");
+    let r = ticket_response;
     let ticket: Value = serde_json::from_str(r["body"].as_str().expect("body")).expect("json");
     let put = stack
         .http
