@@ -18,7 +18,8 @@ test:
 setup:
 	scripts/setup.sh
 
-# What only the tests need: cargo-fuzz, and the deploy checks' pinned Python tools.
+# What only the tests need: Chromium, qemu, the aarch64 target, cargo-lambda, cargo-fuzz, the
+# browser tests' npm packages and the deploy checks' pinned Python tools.
 setup-test:
 	scripts/setup-test.sh
 
@@ -55,10 +56,12 @@ soak:
 test-wasm:
 	$(CLIPPY_BUILD) scripts/test-wasm-core.sh
 
-# The web app's own logic (wasm-bindgen-test in headless Chromium), after a build of its page
-# and worker binaries: both builds lint fitbox-web (see lint).
+# The web app's own logic (wasm-bindgen-test in headless Chromium). The build first takes in the
+# page and worker binaries too (as tests, so with the same dependency features as the library's
+# tests: a plain `cargo build` would compile every dependency again), so clippy lints all of
+# fitbox-web (see lint).
 test-web:
-	$(CLIPPY_BUILD) cargo build -p fitbox-web --target wasm32-unknown-unknown --bins
+	$(CLIPPY_BUILD) cargo test -p fitbox-web --target wasm32-unknown-unknown --lib --bins --no-run
 	$(CLIPPY_BUILD) scripts/test-web.sh
 
 # Browser end-to-end tests against a real `fitbox serve`: the fitbox binary as

@@ -1,18 +1,71 @@
 #!/usr/bin/env bash
-# Install what only `make test` needs, idempotently (seconds when present):
+# Install what only `make test` needs, idempotently (seconds when all is present). Safe on a
+# brand-new Debian 12 machine with rustup, cargo, Node/npm and Python 3 (CI runs it, after
+# scripts/setup.sh, which installs what building and running need).
 #
-#   cargo-fuzz                  ~/.cargo/bin (crates.io; built without LTO, it only drives cargo)
-#   cfn-lint, checkov, SAM      .tools/deploy-venv (PyPI, pinned in scripts/check-deploy.sh)
-#   translator, cargo-lambda
-#
-# scripts/setup.sh installs what building and running need; `make test` runs both.
+#   rust target    aarch64-unknown-linux-gnu (the arm64 Lambda build, the aarch64 pixel check)
+#   Debian         chromium + chromium-driver (browser tests; never a downloaded browser),
+#                  qemu-user + libc6-arm64-cross (aarch64 pixel check), curl + jq (the README's
+#                  curl test), python3-venv
+#   npm            playwright-core, oidc-provider: tests/e2e/node_modules (npm ci, from the
+#                  committed lock file; oidc-provider is the sign-in tests' OpenID provider)
+#   PyPI           cargo-lambda (the Lambda emulator test)
+#   crates.io      cargo-fuzz (~/.cargo/bin; built without LTO, it only drives cargo)
+#   deploy checks  cfn-lint, checkov, SAM translator, cargo-lambda: .tools/deploy-venv
+#                  (pinned in scripts/check-deploy.sh)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf 'setup-test: %s\n' "$*"; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+  say "adding rust target aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu
+fi
+
+need=()
+for p in chromium chromium-driver qemu-user libc6-arm64-cross curl jq python3-venv; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  for attempt in 1 2 3 4 5 6; do
+    if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 6 ] && { say "apt-get failed"; exit 1; }
+    say "apt-get failed (dpkg lock busy?); retrying in 10 s"
+    sleep 10
+  done
+fi
+
+if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ]; then
+  say "installing playwright-core and oidc-provider (tests/e2e)"
+  (cd tests/e2e && npm ci --no-audit --no-fund >/dev/null)
+fi
+
+# cargo-lambda (PyPI; the resize Lambda's `cargo lambda watch` test): same pin as check-deploy.sh.
+if ! cargo lambda --version >/dev/null 2>&1; then
+  say "installing cargo-lambda from PyPI"
+  # Into the user's Python when it takes packages (pyenv, CI); a Debian system Python refuses
+  # ("externally managed"), so then into .tools/lambda-venv, which the Makefile puts on PATH.
+  if python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2; then
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  else
+    say "pip refused; installing cargo-lambda into .tools/lambda-venv"
+    python3 -m venv "$ROOT/.tools/lambda-venv"
+    "$ROOT/.tools/lambda-venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2
+    export PATH="$ROOT/.tools/lambda-venv/bin:$PATH"
+  fi
+  cargo lambda --version >/dev/null
+fi
+
 if ! command -v cargo-fuzz >/dev/null; then
-  echo "setup-test: installing cargo-fuzz"
+  say "installing cargo-fuzz"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-fuzz --locked
 fi
 "$ROOT/scripts/check-deploy.sh" --tools-only
-echo "setup-test: ready"
+say "ready"

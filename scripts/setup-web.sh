@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Install the tools the web app (web/, index.html, Trunk.toml) and its tests need.
+# Install the tools that build the web app (web/, index.html, Trunk.toml).
 # Idempotent and quick when everything is present; safe on a brand-new machine (CI).
 #
 #   trunk 0.21.14                 ~/.cargo/bin   (cargo install --locked)
 #   wasm-bindgen-cli = Cargo.lock ~/.cargo/bin   (wasm-bindgen, wasm-bindgen-test-runner)
 #   binaryen 132 (wasm-opt)       .tools/node_modules/.bin (npm; Debian's wasm-opt 108 must not be used)
-#   playwright-core, oidc-provider tests/e2e/node_modules (npm ci, from the committed lock file;
-#                                 oidc-provider: the OpenID provider of the sign-in tests, tests/oidc)
-#   chromium + chromedriver       /usr/bin (Debian packages; never a downloaded browser)
+#
+# The browser tests' tools (Chromium, playwright-core, oidc-provider) are scripts/setup-test.sh's.
 #
 # Afterwards put the repo-local tools first on PATH (the other scripts do this themselves):
 #   export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -54,15 +53,4 @@ if [ "$("$ROOT/.tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{
   npm install --prefix .tools --no-audit --no-fund --save-exact "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
-if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ]; then
-  say "installing playwright-core and oidc-provider (tests/e2e)"
-  (cd tests/e2e && npm ci --no-audit --no-fund >/dev/null)
-fi
-
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing Debian chromium and chromium-driver"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-fi
-
-say "ok: $(trunk --version), wasm-bindgen $WB_VERSION, wasm-opt $("$ROOT/.tools/node_modules/.bin/wasm-opt" --version | awk '{print $3}'), $(/usr/bin/chromium --version 2>/dev/null)"
+say "ok: $(trunk --version), wasm-bindgen $WB_VERSION, wasm-opt $("$ROOT/.tools/node_modules/.bin/wasm-opt" --version | awk '{print $3}')"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fitbox-core compiled to wasm32 (+simd128) and run in headless Chromium: its pixel hashes must
 # equal the native ones (core/tests/golden/pixel-sha256.txt). Needs wasm-bindgen-cli matching
-# Cargo.lock and Debian's chromium + chromedriver (scripts/setup.sh installs them).
+# Cargo.lock and Debian's chromium + chromedriver (scripts/setup-test.sh installs them).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
