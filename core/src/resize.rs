@@ -58,15 +58,26 @@ pub(crate) fn resize(
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(filter_type(filter)?))
         .use_alpha(layout == Layout::Rgba);
-    let mut out = vec![0u8; dst_w as usize * dst_h as usize * channels.count()];
+    resampled(channels, &data, (width, height), (dst_w, dst_h), &options)
+}
+
+/// `src` (`size`, `channels`) resampled into a new buffer of `dst` pixels with `options`.
+fn resampled(
+    channels: Channels,
+    src: &[u8],
+    size: (u32, u32),
+    dst: (u32, u32),
+    options: &fr::ResizeOptions,
+) -> Result<Vec<u8>, Error> {
+    let mut out = vec![0u8; dst.0 as usize * dst.1 as usize * channels.count()];
     resample(
         &mut fr::Resizer::new(),
         channels,
-        &data,
-        (width, height),
+        src,
+        size,
         &mut out,
-        (dst_w, dst_h),
-        &options,
+        dst,
+        options,
     )
     .map_err(|e| internal(&e))?;
     Ok(out)
@@ -84,21 +95,16 @@ pub(crate) fn resample_plane(
     (left, top, crop_w, crop_h): (f64, f64, f64, f64),
     (dst_w, dst_h): (u32, u32),
 ) -> Result<Vec<u8>, Error> {
-    let mut out = vec![0u8; dst_w as usize * dst_h as usize];
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(filter_type(Filter::Lanczos2)?))
         .crop(left, top, crop_w, crop_h);
-    resample(
-        &mut fr::Resizer::new(),
+    resampled(
         Channels::One,
         plane,
         (width, height),
-        &mut out,
         (dst_w, dst_h),
         &options,
     )
-    .map_err(|e| internal(&e))?;
-    Ok(out)
 }
 
 /// Shrink-on-load for a decoder that hands out rows (PNG). Output rows are made in groups as
