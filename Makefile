@@ -5,9 +5,10 @@ export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH):$(C
 .PHONY: run test soak setup setup-test build-web lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
 
 ## Run the whole stack locally: web app + API + embedded S3 + resize workers on http://127.0.0.1:8080
+## (`fitbox` in the `local` profile: hot crates at opt-level 3, the rest quick to build; Cargo.toml)
 run: setup build-web
-	cargo build --release -p fitbox
-	./target/release/fitbox serve --dist dist
+	cargo build --profile local -p fitbox
+	./target/local/fitbox serve --dist dist
 
 ## Every test (what CI runs): installs what it needs first. Each step prints its start time, and
 ## the run ends with one line per step and its duration (scripts/steps.sh).
