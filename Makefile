@@ -12,7 +12,12 @@ run: setup build-web
 
 ## Every test (what CI runs): installs what it needs first. Each step prints its start time, and
 ## the run ends with one line per step and its duration (scripts/steps.sh).
-TEST_STEPS := setup setup-test lint test-native test-wasm test-web test-e2e check-deploy check-aarch64 fuzz-smoke
+# `bg:step` runs in the background at the lowest CPU priority, on the cores the tests leave idle:
+# the arm64 release build and the fuzz targets' ASan build, each in a cargo build directory of its
+# own (target/aarch64-unknown-linux-gnu/release, fuzz/target). `wait` waits for them before the
+# steps that use what they built; those steps then find it built.
+TEST_STEPS := setup setup-test bg:build-arm64 bg:fuzz-build lint test-native test-wasm test-web test-e2e \
+	wait check-deploy check-aarch64 fuzz-smoke
 test:
 	@scripts/steps.sh $(TEST_STEPS)
 
@@ -25,7 +30,7 @@ setup-test:
 	scripts/setup-test.sh
 
 build-web:
-	trunk build --release
+	scripts/build-web.sh
 
 # clippy lints the workspace's own crates while `cargo test` compiles them: clippy-driver as the
 # workspace's compiler is what `cargo clippy` sets up for `cargo check`, and given a full build it
@@ -89,12 +94,21 @@ deploy:
 bench:
 	scripts/bench.sh
 
-.PHONY: fuzz fuzz-smoke
+.PHONY: fuzz fuzz-smoke fuzz-build build-arm64
 ## Fuzz every cargo-fuzz target (guard, decode, thumbnail, api_json) for FUZZ_SECS each (default
 ## 300) with a 512 MB / 10 s per-input limit; crashes land in fuzz/artifacts/. cargo-fuzz on stable (RUSTC_BOOTSTRAP=1).
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZ_SECS),300)
 
-# CI: each fuzz target for 20 s (about 2 minutes with the build cached).
+# CI: each fuzz target for 20 s, two at a time on two cores (under a minute once built).
 fuzz-smoke:
 	scripts/fuzz.sh 20
+
+# Only build the fuzz targets (ASan); make test starts it in the background.
+fuzz-build:
+	scripts/fuzz.sh --build
+
+# The one arm64 cross build (Lambdas + `fitbox thumbnail`) that check-deploy and check-aarch64
+# share; make test starts it in the background.
+build-arm64:
+	scripts/build-arm64.sh

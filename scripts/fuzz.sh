@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Run every cargo-fuzz target for SECONDS each (default 60), with the limits of a 512 MB Lambda:
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh --build      (only build every target: what `make test` starts in the background)
+# Targets run as many at a time as there are cores (libFuzzer's own loop uses one each); set
+# FUZZ_JOBS to change that.
 # Corpora are seeded at run time from ../shared/testdata/edge (or $FITBOX_EDGE) plus the committed
 # regression inputs, into fuzz/corpus/<target> (not committed). A crash, OOM or timeout leaves
 # its input in fuzz/artifacts/<target>/ and makes this script fail; minimise it with
@@ -13,8 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+BUILD_ONLY=0
+if [ "${1:-}" = --build ]; then BUILD_ONLY=1; shift; fi
 SECONDS_EACH=${1:-60}
 shift || true
+JOBS=${FUZZ_JOBS:-$(nproc)}
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(guard decode thumbnail api_json)
 EDGE=${FITBOX_EDGE:-$ROOT/../shared/testdata/edge}
@@ -75,17 +81,37 @@ seed() {
   fi
 }
 
-status=0
 cd "$ROOT/fuzz"
-for t in "${TARGETS[@]}"; do
-  seed "$t"
-  echo "== fuzz $t for ${SECONDS_EACH}s"
-  log=$ROOT/fuzz/target/fuzz-$t.log
-  mkdir -p "$ROOT/fuzz/target" "$ROOT/fuzz/artifacts/$t"
-  rc=0
+# One cargo run builds every target (as `cargo fuzz run` builds them: ASan, release + debug
+# assertions), so the runs below only start the binaries.
+cargo fuzz build
+[ "$BUILD_ONLY" = 1 ] && exit 0
+
+run() { # run TARGET: fuzz it for SECONDS_EACH; the exit code is libFuzzer's
+  local t=$1
   cargo fuzz run "$t" "corpus/$t" -- \
     -rss_limit_mb=512 -malloc_limit_mb=512 -timeout=10 -max_len=$MAX_LEN \
-    -max_total_time="$SECONDS_EACH" -print_final_stats=1 >"$log" 2>&1 || rc=$?
+    -max_total_time="$SECONDS_EACH" -print_final_stats=1 >"$ROOT/fuzz/target/fuzz-$t.log" 2>&1
+}
+
+mkdir -p "$ROOT/fuzz/target"
+pids=()
+for t in "${TARGETS[@]}"; do
+  seed "$t"
+  mkdir -p "$ROOT/fuzz/artifacts/$t"
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  echo "== fuzz $t for ${SECONDS_EACH}s"
+  run "$t" &
+  pids+=("$!")
+done
+
+status=0
+for i in "${!TARGETS[@]}"; do
+  t=${TARGETS[$i]}
+  rc=0
+  wait "${pids[$i]}" || rc=$?
+  log=$ROOT/fuzz/target/fuzz-$t.log
+  echo "== fuzz $t:"
   grep -E '^#[0-9]+: *(INITED|DONE)|stat::number_of_executed_units|SUMMARY|Test unit written' "$log" || true
   if [ "$rc" != 0 ]; then
     tail -40 "$log"

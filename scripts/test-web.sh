@@ -4,7 +4,7 @@
 #   scripts/test-web.sh        the app's own logic (card state machine, upload queue, URLs,
 #                              formatting, worker messages): wasm-bindgen-test in headless Debian
 #                              Chromium via chromedriver
-#   scripts/test-web.sh e2e    build dist/ (trunk build --release), then the browser end-to-end
+#   scripts/test-web.sh e2e    build dist/ (scripts/build-web.sh), then the browser end-to-end
 #                              tests (tests/e2e, playwright-core) against a real `fitbox serve`
 #                              started from $FITBOX_BIN (default target/debug/fitbox: build it first)
 #
@@ -17,7 +17,7 @@ export PATH="$ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 if [ "${1:-}" = "e2e" ]; then
   shift
-  trunk build --release
+  "$ROOT/scripts/build-web.sh"
   cd tests/e2e
   exec node --test --test-concurrency=1 "$@" e2e.test.mjs signin.test.mjs
 fi
