@@ -61,9 +61,11 @@ wait_background() {
     [ -n "${bg_pids[$i]}" ] || continue
     wait "${bg_pids[$i]}"
     rc=$?
-    local took=$(($(date +%s) - bg_t0[i]))
+    local end
+    end=$(cat "$LOGS/${bg_names[$i]}.end" 2>/dev/null || date +%s)
+    local took=$((end - bg_t0[i]))
     if [ "$rc" = 0 ]; then
-      echo "== $(date +%T) background ${bg_names[$i]} done in $took s (log $LOGS/${bg_names[$i]}.log)"
+      echo "== $(date +%T) background ${bg_names[$i]} took $took s (log $LOGS/${bg_names[$i]}.log)"
       record "bg:${bg_names[$i]}" "$took" "ok (in the background)"
     else
       echo "== background ${bg_names[$i]} FAILED (exit $rc); the end of $LOGS/${bg_names[$i]}.log:"
@@ -87,8 +89,11 @@ for step in "$@"; do
       # also a new scheduler autogroup on Linux, and nice only orders processes within one: the
       # group's own nice value (/proc/PID/autogroup) must be lowered too, or the background
       # build would get half the CPU.
-      setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' bg \
-        make --no-print-directory "$name" >"$LOGS/$name.log" 2>&1 &
+      # The job notes when it ends ($LOGS/NAME.end): it may end long before `wait` looks.
+      rm -f "$LOGS/$name.end"
+      setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null
+        nice -n 19 make --no-print-directory "$1"; rc=$?; date +%s >"$2"; exit $rc' \
+        bg "$name" "$LOGS/$name.end" >"$LOGS/$name.log" 2>&1 &
       bg_names+=("$name")
       bg_pids+=("$!")
       bg_t0+=("$t0")
