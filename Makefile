@@ -2,13 +2,18 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH):$(CURDIR)/.tools/lambda-venv/bin
 
-.PHONY: run test soak setup setup-test build-web lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
+.PHONY: run test soak setup setup-test build-web build-local lint test-native test-wasm test-web test-e2e check-aarch64 check-deploy deploy bench
 
 ## Run the whole stack locally: web app + API + embedded S3 + resize workers on http://127.0.0.1:8080
 ## (`fitbox` in the `local` profile: hot crates at opt-level 3, the rest quick to build; Cargo.toml)
-run: setup build-web
-	cargo build --profile local -p fitbox
+# The web app (wasm) and fitbox (native) build side by side: their cargo runs lock different
+# build directories, and each fills the other's single-threaded stretches (link, LTO, wasm-opt).
+run: setup
+	@$(MAKE) --no-print-directory -j2 build-web build-local
 	./target/local/fitbox serve --dist dist
+
+build-local:
+	cargo build --profile local -p fitbox
 
 ## Every test (what CI runs): installs what it needs first. Each step prints its start time, and
 ## the run ends with one line per step and its duration (scripts/steps.sh).
