@@ -10,7 +10,7 @@
 #   npm            playwright-core, oidc-provider: tests/e2e/node_modules (npm ci, from the
 #                  committed lock file; oidc-provider is the sign-in tests' OpenID provider)
 #   PyPI           cargo-lambda (the Lambda emulator test)
-#   crates.io      cargo-fuzz (~/.cargo/bin; built without LTO, it only drives cargo)
+#   crates.io      cargo-fuzz (~/.cargo/bin; built unoptimised, it only drives cargo)
 #   deploy checks  cfn-lint, checkov, SAM translator, cargo-lambda: .tools/deploy-venv
 #                  (pinned in scripts/check-deploy.sh)
 set -euo pipefail
@@ -64,7 +64,8 @@ fi
 
 if ! command -v cargo-fuzz >/dev/null; then
   say "installing cargo-fuzz"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-fuzz --locked
 fi
 "$ROOT/scripts/check-deploy.sh" --tools-only
