@@ -91,7 +91,7 @@ for step in "$@"; do
       # build would get half the CPU.
       # The job notes when it ends ($LOGS/NAME.end): it may end long before `wait` looks.
       rm -f "$LOGS/$name.end"
-      setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null
+      setsid -w bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null
         nice -n 19 make --no-print-directory "$1"; rc=$?; date +%s >"$2"; exit $rc' \
         bg "$name" "$LOGS/$name.end" >"$LOGS/$name.log" 2>&1 &
       bg_names+=("$name")
