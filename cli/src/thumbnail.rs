@@ -1,17 +1,35 @@
 //! `fitbox thumbnail INPUT -o OUTPUT [--box 400x400] [--enlarge] [--quality 85] [--json]`
+//!
+//! `-` reads the image from standard input or writes the thumbnail to standard output. Exit
+//! status: [`EXIT_CODES`].
 
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fitbox_core::{Options, Thumbnail};
+use fitbox_core::{Options, OutputFormat, Thumbnail};
 use serde_json::json;
 
+/// The exit status of `fitbox thumbnail`, shown by `fitbox thumbnail --help`.
+pub const EXIT_CODES: &str = "Exit status: 0 the thumbnail was written; 1 the input could not \
+be read or the output not written (nothing is left half-written), or the output's name says \
+another format; 2 a bad flag or argument; 3 the image was refused (not an image, corrupt, \
+or over a limit; the message names the problem and the limit).";
+
+/// Exit status for an image that fitbox-core refuses (2 is clap's, for a bad flag).
+pub const EXIT_REFUSED: u8 = 3;
+
 #[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct Args {
-    /// Image file to resize (JPEG, PNG, WebP or GIF; the format is read from the content).
+    /// Image file to resize (JPEG, PNG, WebP or GIF; the format is read from the content),
+    /// or - for standard input.
     input: PathBuf,
-    /// Where to write the thumbnail (JPEG for opaque images, PNG when there is transparency).
+    /// Where to write the thumbnail, or - for standard output (the summary then goes to
+    /// standard error). The thumbnail is JPEG for opaque images and PNG when there is
+    /// transparency: a name ending in .jpg, .jpeg or .png must say the format written (other
+    /// image extensions are refused too).
     #[arg(short, long)]
     output: PathBuf,
     /// The box to fit into, WIDTHxHEIGHT.
@@ -42,8 +60,6 @@ pub fn parse_box(s: &str) -> Result<(u32, u32), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
     let opts = Options {
         box_width: args.box_size.0,
         box_height: args.box_size.1,
@@ -51,19 +67,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         quality: args.quality,
         ..Options::default()
     };
+    let bytes = if is_dash(&args.input) {
+        // At most one byte over the limit: fitbox-core then refuses it, naming the limit.
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(opts.limits.max_bytes.saturating_add(1))
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        buf
+    } else {
+        std::fs::read(&args.input)
+            .with_context(|| format!("cannot read {}", args.input.display()))?
+    };
     let thumb = match fitbox_core::thumbnail(&bytes, &opts) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("fitbox: {}: {e}", args.input.display());
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(EXIT_REFUSED));
         }
     };
-    write_atomically(&args.output, &thumb.bytes)?;
-    if args.json {
-        println!("{}", summary_json(&thumb));
+    let to_stdout = is_dash(&args.output);
+    if !to_stdout {
+        check_extension(&args.output, thumb.format)?;
+        write_atomically(&args.output, &thumb.bytes)?;
+    }
+    let summary = if args.json {
+        summary_json(&thumb).to_string()
     } else {
         let s = &thumb.source;
-        println!(
+        format!(
             "{} -> {}: {} {}x{} (orientation {}) -> {} {}x{}, {} bytes, pixels sha256 {}",
             args.input.display(),
             args.output.display(),
@@ -76,9 +109,51 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             thumb.height,
             thumb.bytes.len(),
             thumb.pixel_sha256
-        );
+        )
+    };
+    if to_stdout {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&thumb.bytes)
+            .and_then(|()| out.flush())
+            .context("cannot write standard output")?;
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_dash(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// An output named like an image must be named for the format written: never JPEG bytes in a
+/// `.png` file. Other names (none, `.out`, `.thumb`, ...) take whatever is written.
+fn check_extension(path: &Path, format: OutputFormat) -> anyhow::Result<()> {
+    let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+        return Ok(());
+    };
+    let ext = ext.to_ascii_lowercase();
+    let named = match ext.as_str() {
+        "jpg" | "jpeg" | "jpe" | "jfif" => Some(OutputFormat::Jpeg),
+        "png" => Some(OutputFormat::Png),
+        "webp" | "gif" | "avif" | "heic" | "heif" | "bmp" | "tif" | "tiff" => None,
+        _ => return Ok(()),
+    };
+    if named == Some(format) {
+        return Ok(());
+    }
+    let why = match format {
+        OutputFormat::Jpeg => "the image is opaque",
+        OutputFormat::Png => "the image has transparency",
+    };
+    anyhow::bail!(
+        "{}: the thumbnail is {} ({why}), not .{ext}: name the output .{} or write it to - \
+         (standard output); nothing written",
+        path.display(),
+        format.id().to_uppercase(),
+        format.ext()
+    )
 }
 
 fn summary_json(t: &Thumbnail) -> serde_json::Value {

@@ -2,7 +2,7 @@
 //!
 //! Each input runs in its own `fitbox thumbnail` process; the peak resident memory is the
 //! child's `ru_maxrss` (from `wait4`, what `/usr/bin/time -f %M` prints) and the time is wall
-//! clock. Every input must finish with a thumbnail (exit 0) or a clear refusal (exit 2 and a
+//! clock. Every input must finish with a thumbnail (exit 0) or a clear refusal (exit 3 and a
 //! one-line reason), within:
 //!
 //! * **[`MAX_RSS_MB`] = 450 MB** peak resident memory (a 512 MB Lambda keeps headroom for the
@@ -26,6 +26,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
+/// `fitbox thumbnail`'s exit status for a refused image (`fitbox thumbnail --help`).
+const REFUSED: i32 = 3;
 /// Peak resident memory bound for one `fitbox thumbnail` run, in MB.
 const MAX_RSS_MB: u64 = 450;
 /// Wall-clock bound for one `fitbox thumbnail` run, in seconds.
@@ -105,10 +107,10 @@ fn check(name: &str, input: &Path, dir: &Path) -> Run {
         run.stderr.lines().next().unwrap_or("")
     );
     assert!(
-        matches!(run.code, Some(0) | Some(2)),
+        matches!(run.code, Some(0) | Some(REFUSED)),
         "{name}: neither a thumbnail nor a refusal: {run:?}"
     );
-    if run.code == Some(2) {
+    if run.code == Some(REFUSED) {
         assert!(
             run.stderr.starts_with("fitbox: ") && run.stderr.trim().lines().count() == 1,
             "{name}: refusal without a one-line reason: {:?}",
@@ -385,14 +387,14 @@ fn largest_accepted_images_stay_within_bounds() {
     assert_eq!(r.code, Some(0), "{r:?}");
     let p = write(tmp.path(), "rgba16.png", &png_flat(10_000, 10_000, 16, 6));
     let r = check("100 MP RGBA 16-bit PNG", &p, tmp.path());
-    assert_eq!(r.code, Some(2), "over the memory budget: {r:?}");
+    assert_eq!(r.code, Some(REFUSED), "over the memory budget: {r:?}");
     // Progressive CMYK: 4 bytes per pixel of raw CMYK (with its profile; 3 of RGB without)
     // and 8 of coefficients, held until the last scan, count against the 400 MB budget:
     // 5600x5600 (31 MP, 376 MB with the profile) is decoded within the memory bound,
     // 6400x6400 (41 MP, 491 MB; 451 MB without) refused before decoding.
     for profile in [true, false] {
         let what = if profile { "with" } else { "without" };
-        for (side, mp, code) in [(5_600, 31, Some(0)), (6_400, 41, Some(2))] {
+        for (side, mp, code) in [(5_600, 31, Some(0)), (6_400, 41, Some(REFUSED))] {
             let p = write(tmp.path(), "cmyk.jpg", &progressive_cmyk(side, profile));
             let r = check(
                 &format!("{mp} MP progressive CMYK {what} profile"),
@@ -403,7 +405,7 @@ fn largest_accepted_images_stay_within_bounds() {
                 r.code, code,
                 "decoded (0) or over the memory budget (2): {r:?}"
             );
-            if code == Some(2) {
+            if code == Some(REFUSED) {
                 assert!(r.stderr.contains("needs about"), "{r:?}");
             }
         }
@@ -436,7 +438,7 @@ fn gifs_with_huge_logical_screens_are_bounded() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write(tmp.path(), "65535.gif", &gif_huge_screen(65_535, 65_535, 1));
     let r = check("GIF 65535x65535 screen, 1x1 frame", &p, tmp.path());
-    assert_eq!(r.code, Some(2), "{r:?}");
+    assert_eq!(r.code, Some(REFUSED), "{r:?}");
     let p = write(tmp.path(), "10000.gif", &gif_huge_screen(10_000, 10_000, 1));
     check("GIF 10000x10000 screen, 1x1 frame", &p, tmp.path());
     let p = write(
@@ -457,7 +459,7 @@ fn jpegs_declaring_huge_sizes_over_tiny_data_are_bounded() {
             &p,
             tmp.path(),
         );
-        assert_eq!(r.code, Some(2), "{r:?}");
+        assert_eq!(r.code, Some(REFUSED), "{r:?}");
     }
     // Inside the limits: bounded either way (core now refuses these as truncated: too few scan
     // bytes for the declared size; `core/tests/corpus.rs` asserts the refusal itself).
@@ -480,7 +482,7 @@ fn webps_with_absurd_animations_are_bounded() {
         &webp_animation(16_384, 16_384, 1),
     );
     let r = check("WebP 16384x16384 canvas, one 1x1 frame", &p, tmp.path());
-    assert_eq!(r.code, Some(2), "{r:?}");
+    assert_eq!(r.code, Some(REFUSED), "{r:?}");
     let p = write(tmp.path(), "big.webp", &webp_animation(10_000, 10_000, 1));
     check("WebP 10000x10000 canvas, one 1x1 frame", &p, tmp.path());
     let p = write(tmp.path(), "frames.webp", &webp_animation(64, 64, 250_000));

@@ -300,3 +300,153 @@ fn box_enlarge_and_quality_flags_change_the_output() {
         f95.len()
     );
 }
+
+/// The exit status says what happened (`fitbox thumbnail --help` lists it): 3 for a refused
+/// image, 2 only for clap's bad flags, 1 for files that cannot be read or written.
+#[test]
+fn exit_status_tells_refusal_from_bad_flags_and_io() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("t.out");
+    let code = |input: &Path, flags: &[&str]| run(input, &out_file, flags).status.code();
+    assert_eq!(
+        code(&testdata().join("edge/sharp_truncated.jpg"), &[]),
+        Some(3)
+    );
+    assert_eq!(
+        code(&testdata().join("edge/pillow_broken.png"), &[]),
+        Some(3)
+    );
+    let good = testdata().join("edge/Landscape_1.jpg");
+    assert_eq!(code(&good, &["--quality", "0"]), Some(2));
+    assert_eq!(
+        code(&testdata().join("edge/no-such-file.jpg"), &[]),
+        Some(1)
+    );
+    assert_eq!(code(&good, &[]), Some(0));
+    let help = Command::new(BIN)
+        .args(["thumbnail", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for want in [
+        "Exit status: 0",
+        "2 a bad flag",
+        "3 the image was refused",
+        "standard input",
+    ] {
+        assert!(help.contains(want), "--help lacks {want:?}: {help}");
+    }
+}
+
+/// `-` reads the image from standard input and writes the thumbnail to standard output, with
+/// the summary on standard error; the bytes are fitbox-core's.
+#[test]
+fn dash_means_standard_input_and_output() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let rel = "edge/Landscape_1.jpg";
+    let mut child = Command::new(BIN)
+        .args(["thumbnail", "-", "-o", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = read(rel);
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    ok(&out);
+    let want = core(rel, &Options::default());
+    assert!(
+        out.stdout == want.bytes,
+        "stdout is not fitbox-core's thumbnail"
+    );
+    let v: Value = serde_json::from_str(String::from_utf8_lossy(&out.stderr).trim()).unwrap();
+    assert_eq!(v["output"]["pixel_sha256"], want.pixel_sha256.as_str());
+
+    // Standard input over the size limit (25 MiB): refused with 3, naming the limit; the CLI
+    // reads at most one byte past it.
+    let limit = Options::default().limits.max_bytes as usize;
+    let mut big = read(rel);
+    big.resize(limit + 4096, 0);
+    let mut child = Command::new(BIN)
+        .args(["thumbnail", "-", "-o", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The CLI stops reading at the limit, so the end of this write may find the pipe closed.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&big);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.starts_with("fitbox: -: "), "{stderr}");
+    assert!(
+        stderr.contains(&limit.to_string()),
+        "{stderr:?} does not name the limit {limit}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "refused, yet wrote {} bytes",
+        out.stdout.len()
+    );
+}
+
+/// A name ending in .png, .jpg or .jpeg gets that format or nothing: never JPEG bytes in a
+/// `.png` file. Other image extensions are refused too; other names take what is written.
+#[test]
+fn output_name_must_match_the_format_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let opaque = testdata().join("edge/Landscape_1.jpg");
+    let transparent = testdata().join("edge/sharp_blackbug.png");
+    let refused = [
+        (
+            &opaque,
+            "t.png",
+            "the thumbnail is JPEG (the image is opaque), not .png",
+        ),
+        (&opaque, "t.WEBP", "not .webp"),
+        (
+            &transparent,
+            "t.jpg",
+            "the thumbnail is PNG (the image has transparency), not .jpg",
+        ),
+        (&transparent, "t.jpeg", "name the output .png"),
+    ];
+    for (input, name, message) in refused {
+        let out_file = dir.path().join(name);
+        let out = run(input, &out_file, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{name}: {stderr:?} lacks {message:?}"
+        );
+        assert!(
+            entries(dir.path()).is_empty(),
+            "{name}: left {:?}",
+            entries(dir.path())
+        );
+    }
+    for (input, name, magic) in [
+        (&opaque, "t.jpg", &b"\xFF\xD8\xFF"[..]),
+        (&opaque, "t.JPEG", b"\xFF\xD8\xFF"),
+        (&opaque, "t", b"\xFF\xD8\xFF"),
+        (&opaque, "t.thumb", b"\xFF\xD8\xFF"),
+        (&transparent, "t.png", b"\x89PNG"),
+    ] {
+        let out_file = dir.path().join(name);
+        ok(&run(input, &out_file, &[]));
+        assert!(
+            std::fs::read(&out_file).unwrap().starts_with(magic),
+            "{name}"
+        );
+    }
+}
