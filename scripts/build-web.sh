@@ -12,6 +12,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# The binaries and the profile as index.html names them for Trunk, so the two never drift apart.
+mapfile -t bins < <(grep -o 'data-bin="[^"]*"' index.html | cut -d'"' -f2)
+mapfile -t profiles < <(grep -o 'data-cargo-profile-release="[^"]*"' index.html | cut -d'"' -f2 |
+  sort -u)
+if [ "${#bins[@]}" = 0 ] || [ "${#profiles[@]}" != 1 ]; then
+  echo "build-web: expected data-bin and one data-cargo-profile-release in index.html" >&2
+  exit 1
+fi
 cargo build --target wasm32-unknown-unknown --manifest-path web/Cargo.toml \
-  --profile wasm-release --bin fitbox-web --bin worker
+  --profile "${profiles[0]}" "${bins[@]/#/--bin=}"
 trunk build --release

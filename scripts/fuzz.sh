@@ -33,11 +33,8 @@ export RUSTC_BOOTSTRAP=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
 MAX_LEN=262144
 
-# cargo-fuzz only drives cargo: built unoptimised, without the LTO its release profile asks for.
-command -v cargo-fuzz >/dev/null ||
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-fuzz --locked
+# cargo-fuzz only drives cargo (scripts/setup-test.sh installs it; here for `make fuzz` alone).
+command -v cargo-fuzz >/dev/null || "$ROOT/scripts/install-tool.sh" cargo-fuzz --locked
 
 seed() {
   local target=$1 dir=$ROOT/fuzz/corpus/$1

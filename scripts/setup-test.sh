@@ -64,9 +64,7 @@ fi
 
 if ! command -v cargo-fuzz >/dev/null; then
   say "installing cargo-fuzz"
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-fuzz --locked
+  "$ROOT/scripts/install-tool.sh" cargo-fuzz --locked
 fi
 "$ROOT/scripts/check-deploy.sh" --tools-only
 say "ready"

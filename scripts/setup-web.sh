@@ -30,23 +30,19 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
 fi
 
 # Trunk and wasm-bindgen-cli come from crates.io and are compiled here, the biggest part of a first
-# `make run`. Neither is a hot path: Trunk drives cargo, wasm-bindgen and wasm-opt, and
-# wasm-bindgen rewrites a few MB of wasm. Their own release profiles (fat LTO and one codegen unit
-# for Trunk, full optimisation for both) cost minutes on 2 cores, so they are built unoptimised,
-# without debug info, and both at once (their single-threaded stretches overlap). Measured on 2
-# cores: Trunk 2m40s (5m50s at opt-level 1, 10m40s as published), wasm-bindgen-cli 54 s (3m32s
-# optimised). The price: wasm-bindgen takes 0.6 s instead of 0.15 s on the page's wasm and 3 s
-# instead of 0.5 s on a debug test binary; `trunk build --release` takes the same 23 s warm.
-# Default features dropped: Trunk's update check and TLS (it runs offline here), and
-# wasm-bindgen-cli's TLS for ureq (its test runner only talks to chromedriver on loopback).
-LIGHT=(env CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+# `make run`: unoptimised (scripts/install-tool.sh; neither is a hot path) and both at once, so
+# their single-threaded stretches overlap. Measured on 2 cores, alone: Trunk 2m40s (5m50s at
+# opt-level 1), wasm-bindgen-cli 54 s (3m32s optimised). The price: wasm-bindgen takes 0.6 s
+# instead of 0.15 s on the page's wasm and 3 s instead of 0.5 s on a debug test binary;
+# `trunk build --release` takes the same 23 s warm. Default features dropped: Trunk's update
+# check and TLS (it runs offline here), and wasm-bindgen-cli's TLS for ureq (its test runner
+# only talks to chromedriver on loopback).
 names=()
 pids=()
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT # an install left running if the script fails
 if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
   say "installing trunk $TRUNK_VERSION"
-  "${LIGHT[@]}" cargo install trunk --version "$TRUNK_VERSION" --locked --no-default-features &
+  "$ROOT/scripts/install-tool.sh" trunk --version "$TRUNK_VERSION" --locked --no-default-features &
   names+=(trunk)
   pids+=($!)
 fi
@@ -54,7 +50,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   || ! command -v wasm-bindgen-test-runner >/dev/null; then
   say "installing wasm-bindgen-cli $WB_VERSION"
   # Not --locked: its published lock file asks for a webpki-roots version the registry here lacks.
-  "${LIGHT[@]}" cargo install wasm-bindgen-cli --version "$WB_VERSION" \
+  "$ROOT/scripts/install-tool.sh" wasm-bindgen-cli --version "$WB_VERSION" \
     --no-default-features --force &
   names+=(wasm-bindgen-cli)
   pids+=($!)
