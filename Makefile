@@ -44,11 +44,11 @@ build-web:
 # what `cargo clippy --workspace --all-targets -- -D warnings` covers (libraries, binaries, tests,
 # examples; the workspace has no benches). The same variables must reach every `cargo test` of
 # the workspace here, or cargo would rebuild the workspace's crates without them.
-# The web app (fitbox-web) is linted where it runs, for wasm32, by test-web's builds: its tests
-# are all wasm-bindgen tests, and a native build of it (Leptos and the web-sys bindings for
-# x86_64) would cost about a minute of this step for nothing else.
+# The web app (fitbox-web, fitbox-worker) is linted where it runs, for wasm32, by test-web's
+# builds: its tests are all wasm-bindgen tests, and a native build of it (Leptos and the web-sys
+# bindings for x86_64) would cost about a minute of this step for nothing else.
 CLIPPY_BUILD := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
-NATIVE := --workspace --exclude fitbox-web
+NATIVE := --workspace --exclude fitbox-web --exclude fitbox-worker
 
 lint:
 	cargo fmt --all -- --check
@@ -72,7 +72,7 @@ test-wasm:
 # tests: a plain `cargo build` would compile every dependency again), so clippy lints all of
 # fitbox-web (see lint).
 test-web:
-	$(CLIPPY_BUILD) cargo test -p fitbox-web --target wasm32-unknown-unknown --lib --bins --no-run
+	$(CLIPPY_BUILD) cargo test -p fitbox-web -p fitbox-worker --target wasm32-unknown-unknown --lib --bins --no-run
 	$(CLIPPY_BUILD) scripts/test-web.sh
 
 # Browser end-to-end tests against a real `fitbox serve`: the fitbox binary as

@@ -201,7 +201,7 @@ def main():
                 f"{x['dssim']:.5f} | {x['wh']} |"
             )
     lines.append("\n## Warm, in-process, per image\n")
-    lines.append("fitbox: `cargo run --release -p fitbox-core --example warm` (one thread, whole pipeline incl. "
+    lines.append("fitbox: `cargo run --release -p fitbox --example warm` (one thread, whole pipeline incl. "
                  f"JPEG encode, median of {a.warm_runs} after a warm-up). libvips: pyvips `thumbnail_buffer` + "
                  "`write_to_buffer('.jpg', Q=85)`, cache off (bench/vips_warm.py); CPU = all libvips threads.\n")
     lines.append("| photo | fitbox ms | libvips wall ms | libvips CPU ms | fitbox / libvips wall | fitbox breakdown |")

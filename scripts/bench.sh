@@ -47,7 +47,7 @@ if [ -z "$FITBOX_BIN" ]; then
   FITBOX_BIN="$ROOT/target/release/fitbox"
 fi
 if [ -z "$FITBOX_WARM_BIN" ]; then
-  cargo build --release -p fitbox-core --example warm
+  cargo build --release -p fitbox --example warm
   FITBOX_WARM_BIN="$ROOT/target/release/examples/warm"
 fi
 

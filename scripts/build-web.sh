@@ -13,13 +13,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # The binaries and the profile as index.html names them for Trunk, so the two never drift apart.
-mapfile -t bins < <(grep -o 'data-bin="[^"]*"' index.html | cut -d'"' -f2)
+# Each Rust link's manifest and binary, as `href="DIR/Cargo.toml" data-bin="BIN"`.
+mapfile -t links < <(grep -o 'href="[^"]*Cargo.toml" data-bin="[^"]*"' index.html)
 mapfile -t profiles < <(grep -o 'data-cargo-profile-release="[^"]*"' index.html | cut -d'"' -f2 |
   sort -u)
-if [ "${#bins[@]}" = 0 ] || [ "${#profiles[@]}" != 1 ]; then
-  echo "build-web: expected data-bin and one data-cargo-profile-release in index.html" >&2
+if [ "${#links[@]}" = 0 ] || [ "${#profiles[@]}" != 1 ]; then
+  echo "build-web: expected Rust links and one data-cargo-profile-release in index.html" >&2
   exit 1
 fi
-cargo build --target wasm32-unknown-unknown --manifest-path web/Cargo.toml \
-  --profile "${profiles[0]}" "${bins[@]/#/--bin=}"
+args=()
+for link in "${links[@]}"; do
+  manifest="$(cut -d'"' -f2 <<<"$link")"
+  package="$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -1)"
+  args+=(-p "$package" --bin "$(cut -d'"' -f4 <<<"$link")")
+done
+cargo build --target wasm32-unknown-unknown --profile "${profiles[0]}" "${args[@]}"
 trunk build --release

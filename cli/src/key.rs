@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use fitbox_presign::Role;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -32,7 +32,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("{s:?}: expected uploader or admin"))
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Create { name, role } => {
             let made = fitbox_presign::auth::new_key(&name, role).map_err(anyhow::Error::msg)?;

@@ -5,10 +5,10 @@
 //! * `fitbox upload FILE...` is the script client of the HTTP API.
 //! * `fitbox key create --name NAME` makes an upload key for scripts.
 
-/// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
+/// Large buffers on transparent huge pages (fitbox_service::hugepages): fewer page faults.
 #[cfg(target_os = "linux")]
 #[global_allocator]
-static ALLOC: fitbox_core::hugepages::HugePageAlloc = fitbox_core::hugepages::HugePageAlloc;
+static ALLOC: fitbox_service::hugepages::HugePageAlloc = fitbox_service::hugepages::HugePageAlloc;
 
 use std::process::ExitCode;
 

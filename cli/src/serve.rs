@@ -33,21 +33,22 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use fitbox_core::keys;
+use fitbox_api::keys;
 use fitbox_local_s3::{EventQueue, LocalS3, ObjectCreated};
+use fitbox_service::s3::Timeouts;
 use tokio::sync::{mpsc, watch, Mutex};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::thumbnail::parse_box;
 
 /// Bucket of originals in the local stack.
-pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
+pub(crate) const UPLOAD_BUCKET: &str = "fitbox-uploads";
 /// Bucket of thumbnails in the local stack.
-pub const RESIZED_BUCKET: &str = "fitbox-resized";
+pub(crate) const RESIZED_BUCKET: &str = "fitbox-resized";
 
 /// How callers are known (`--auth`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthKind {
+pub(crate) enum AuthKind {
     /// Nobody signs in; anyone may upload and delete (loopback only).
     Open,
     /// Upload keys only (`fitbox key create`; `--keys` / `FITBOX_UPLOAD_KEYS`).
@@ -58,7 +59,7 @@ pub enum AuthKind {
 
 /// What needs a caller when `--auth` is not `open`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// Anyone may look; uploading, upload status and deleting need a caller.
     SignedInUpload,
     /// Looking needs a caller too; image links are signed.
@@ -66,7 +67,7 @@ pub enum Access {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Address to listen on (web app, API and the embedded S3). Anything but loopback needs
     /// `--auth keys` or `--auth oidc`: on a network, open mode would let anyone upload.
     #[arg(long, default_value = "127.0.0.1", env = "FITBOX_HOST")]
@@ -202,7 +203,7 @@ impl Args {
         let oidc = match (self.auth, &self.oidc_issuer) {
             (AuthKind::Oidc, None) => anyhow::bail!("--auth oidc needs --oidc-issuer URL"),
             (AuthKind::Oidc, Some(issuer)) => {
-                if !fitbox_core::settings::is_http_url(issuer) {
+                if !fitbox_service::settings::is_http_url(issuer) {
                     anyhow::bail!("--oidc-issuer {issuer:?}: expected an http(s) URL");
                 }
                 Some(fitbox_presign::auth::OidcConfig {
@@ -248,7 +249,7 @@ impl Args {
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let opts = args.options();
     opts.validate()?;
     let (access_mode, upload_keys, oidc) = args.access()?;
@@ -314,7 +315,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             )
         })?;
     let s3_timeout = Duration::from_secs_f64(args.s3_timeout_secs);
-    let client = s3.client_with_timeouts(fitbox_resize::timeout_config(s3_timeout));
+    let client = s3.client_with_timeouts(Timeouts::per_attempt(s3_timeout).config());
 
     // The API: the same router the presign Lambda runs.
     let mut api_cfg = fitbox_presign::Config::new(UPLOAD_BUCKET, RESIZED_BUCKET);
@@ -380,60 +381,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Test-only fault injection for the embedded S3 (hidden; used by `cli/tests/faults.rs`):
-///
-/// * `FITBOX_FAULTS="get=0.15,put=0.1,copy=0.1,delete=0.1,head=0,list=0,seed=7"` fails that
-///   fraction of each operation with 500 InternalError; `kind=` picks what a fault does, one of
-///   several joined by `+` at random: `500`, `503` (SlowDown), `drop` (connection closed, no
-///   answer), `drop-after` (closed after the operation took effect), `hang:MS` (silent for MS
-///   ms, then closed), `delay:MS` (answered late), e.g. `kind=500+drop+drop-after+hang:3000`;
-/// * `FITBOX_FAULTS_UNTIL_SECS=N` turns every fault off N seconds after start.
-///
-/// Unset (the normal case): no faults. A malformed value is a start-up error.
+/// `FITBOX_FAULTS` in the format of [`fitbox_local_s3::Faults::from_spec`], and
+/// `FITBOX_FAULTS_UNTIL_SECS=N` to turn every fault off N seconds after start. Unset (the normal
+/// case): no faults. A malformed value is a start-up error.
 fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>> {
-    use fitbox_local_s3::{FaultKind, Faults, Op};
     let Ok(spec) = std::env::var("FITBOX_FAULTS") else {
         return Ok(None);
     };
-    let mut rates = Vec::new();
-    let (mut seed, mut kinds) = (0u64, vec![FaultKind::InternalError]);
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part
-            .split_once('=')
-            .with_context(|| format!("FITBOX_FAULTS: {part:?} is not NAME=VALUE"))?;
-        let op = match k {
-            "get" => Op::Get,
-            "put" => Op::Put,
-            "copy" => Op::Copy,
-            "delete" => Op::Delete,
-            "head" => Op::Head,
-            "list" => Op::List,
-            "seed" => {
-                seed = v
-                    .parse()
-                    .with_context(|| format!("FITBOX_FAULTS: seed {v:?}"))?;
-                continue;
-            }
-            "kind" => {
-                kinds = v
-                    .split('+')
-                    .map(fault_kind)
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                continue;
-            }
-            _ => anyhow::bail!("FITBOX_FAULTS: unknown name {k:?}"),
-        };
-        let rate: f64 = v
-            .parse()
-            .ok()
-            .filter(|r| (0.0..=1.0).contains(r))
-            .with_context(|| format!("FITBOX_FAULTS: {k} must be a fraction 0..=1, got {v:?}"))?;
-        rates.push((op, rate));
-    }
-    let faults = Arc::new(Faults::new(seed));
-    for (op, rate) in rates {
-        faults.set_kinds(op, &kinds);
-        faults.set_rate(op, rate);
-    }
+    let faults = Arc::new(
+        fitbox_local_s3::Faults::from_spec(&spec)
+            .map_err(|e| anyhow::anyhow!("FITBOX_FAULTS: {e}"))?,
+    );
     if let Ok(secs) = std::env::var("FITBOX_FAULTS_UNTIL_SECS") {
         let secs: f64 = secs
             .parse()
@@ -452,27 +410,6 @@ fn test_faults_from_env() -> anyhow::Result<Option<Arc<fitbox_local_s3::Faults>>
         "FITBOX_FAULTS: the embedded S3 fails calls on purpose"
     );
     Ok(Some(faults))
-}
-
-/// One `kind=` word of `FITBOX_FAULTS`.
-fn fault_kind(word: &str) -> anyhow::Result<fitbox_local_s3::FaultKind> {
-    use fitbox_local_s3::FaultKind;
-    let ms = |v: &str| -> anyhow::Result<Duration> {
-        v.parse()
-            .map(Duration::from_millis)
-            .with_context(|| format!("FITBOX_FAULTS: {word:?} needs milliseconds"))
-    };
-    Ok(match word.split_once(':') {
-        None if word == "500" => FaultKind::InternalError,
-        None if word == "503" => FaultKind::SlowDown,
-        None if word == "drop" => FaultKind::Drop,
-        None if word == "drop-after" => FaultKind::DropAfter,
-        Some(("hang", v)) => FaultKind::Hang(ms(v)?),
-        Some(("delay", v)) => FaultKind::Delay(ms(v)?),
-        _ => anyhow::bail!(
-            "FITBOX_FAULTS: unknown kind {word:?} (500, 503, drop, drop-after, hang:MS, delay:MS)"
-        ),
-    })
 }
 
 fn resize_config(opts: fitbox_core::Options, s3_timeout: Duration) -> fitbox_resize::Config {

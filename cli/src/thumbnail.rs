@@ -12,17 +12,18 @@ use fitbox_core::{Options, OutputFormat, Thumbnail};
 use serde_json::json;
 
 /// The exit status of `fitbox thumbnail`, shown by `fitbox thumbnail --help`.
-pub const EXIT_CODES: &str = "Exit status: 0 the thumbnail was written; 1 the input could not \
+pub(crate) const EXIT_CODES: &str =
+    "Exit status: 0 the thumbnail was written; 1 the input could not \
 be read or the output not written (nothing is left half-written), or the output's name says \
 another format; 2 a bad flag or argument; 3 the image was refused (not an image, corrupt, \
 or over a limit; the message names the problem and the limit).";
 
 /// Exit status for an image that fitbox-core refuses (2 is clap's, for a bad flag).
-pub const EXIT_REFUSED: u8 = 3;
+pub(crate) const EXIT_REFUSED: u8 = 3;
 
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
-pub struct Args {
+pub(crate) struct Args {
     /// Image file to resize (JPEG, PNG, WebP or GIF; the format is read from the content),
     /// or - for standard input.
     input: PathBuf,
@@ -48,8 +49,8 @@ pub struct Args {
 }
 
 /// Parse `WIDTHxHEIGHT` (or one number for a square box).
-pub fn parse_box(s: &str) -> Result<(u32, u32), String> {
-    fitbox_core::settings::parse_box(s)
+pub(crate) fn parse_box(s: &str) -> Result<(u32, u32), String> {
+    fitbox_service::settings::parse_box(s)
         .filter(|(w, h)| (1..=Options::MAX_BOX).contains(w) && (1..=Options::MAX_BOX).contains(h))
         .ok_or_else(|| {
             format!(
@@ -59,7 +60,7 @@ pub fn parse_box(s: &str) -> Result<(u32, u32), String> {
         })
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = Options {
         box_width: args.box_size.0,
         box_height: args.box_size.1,

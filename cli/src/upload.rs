@@ -14,14 +14,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use fitbox_core::api::{
+use fitbox_api::{
     ConfigResponse, ErrorBody, UploadRequest, UploadState, UploadStatus, UploadTicket,
 };
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Image files to upload.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -74,7 +74,7 @@ enum Outcome {
     Failed(String),
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let api = args.api.trim_end_matches('/').to_owned();
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))

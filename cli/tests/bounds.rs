@@ -19,6 +19,8 @@
 //! animation canvases or hundreds of thousands of frames.
 //!
 //! The measured peaks are printed (`cargo test -p fitbox --test bounds -- --nocapture`).
+// `wait4` for a child's peak memory (libc): the test harness's only unsafe code.
+#![allow(unsafe_code)]
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

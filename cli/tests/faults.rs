@@ -108,7 +108,7 @@ struct Seen {
 async fn finished(s3: &aws_sdk_s3::Client) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
     let mut thumbs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for k in keys(s3, RESIZED_BUCKET, "images/").await {
-        let p = fitbox_core::keys::parse_image_key(&k).expect("thumbnail key");
+        let p = fitbox_api::keys::parse_image_key(&k).expect("thumbnail key");
         thumbs.entry(p.name.to_owned()).or_default().push(k.clone());
     }
     let rejected = keys(s3, UPLOAD_BUCKET, "rejected/")

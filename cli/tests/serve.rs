@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fitbox_core::api::{ImagePage, UploadStatus, UploadTicket};
+use fitbox_api::{ImagePage, UploadStatus, UploadTicket};
 use serde_json::Value;
 
 mod support;
@@ -98,7 +98,7 @@ async fn wait_final(http: &reqwest::Client, api: &str, id: &str, within: Duratio
     }
 }
 
-async fn gallery(http: &reqwest::Client, api: &str) -> Vec<fitbox_core::api::ImageEntry> {
+async fn gallery(http: &reqwest::Client, api: &str) -> Vec<fitbox_api::ImageEntry> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -166,7 +166,7 @@ async fn upload_the_photo_set_and_broken_files() {
             .await
             .unwrap();
         match status.state {
-            fitbox_core::api::UploadState::Ready { image } => {
+            fitbox_api::UploadState::Ready { image } => {
                 assert_eq!(image.pixel_sha256.as_deref(), Some(sha.as_str()))
             }
             other => panic!("{other:?}"),
@@ -477,7 +477,7 @@ async fn crash_and_restart_loses_nothing() {
     let mut per_id: BTreeMap<String, usize> = BTreeMap::new();
     for k in &thumbs {
         let parsed =
-            fitbox_core::keys::parse_image_key(k).unwrap_or_else(|| panic!("stray key {k}"));
+            fitbox_api::keys::parse_image_key(k).unwrap_or_else(|| panic!("stray key {k}"));
         *per_id.entry(parsed.name.to_owned()).or_default() += 1;
     }
     assert_eq!(per_id.len(), 20, "{per_id:?}");
@@ -947,7 +947,7 @@ async fn upload_keys_from_key_create_to_upload() {
     assert_eq!(
         head.metadata()
             .and_then(|m| m.get("owner"))
-            .map(|o| fitbox_core::keys::decode_filename(o)),
+            .map(|o| fitbox_api::keys::decode_filename(o)),
         Some("key:ci".to_string())
     );
 }

@@ -132,7 +132,7 @@ mod tests {
             .unwrap()
             .to_rgb8()
             .into_raw();
-        let parsed = crate::jpeg_scans::Jpeg::parse(&jpeg).expect("a plain baseline JPEG");
+        let parsed = crate::codecs::jpeg::scans::Jpeg::parse(&jpeg).expect("a plain baseline JPEG");
         assert!(
             !parsed.is_non_interleaved_sequential(),
             "one interleaved scan"

@@ -78,6 +78,38 @@ pub(crate) fn fit_stored(
     }
 }
 
+/// The box the decoded image will be fitted into; lets JPEG decode at a reduced DCT scale.
+#[derive(Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub box_width: u32,
+    pub box_height: u32,
+    pub enlarge: bool,
+    /// The resampler shrink-on-load codecs hand rows and planes to.
+    pub shrink: &'a dyn crate::pixels::Shrink,
+}
+
+impl Target<'_> {
+    /// What the pipeline will resample an image of this stored size to ([`fit_stored`]).
+    pub(crate) fn fit(self, width: u32, height: u32, orientation: u8) -> Fit {
+        fit_stored(
+            width,
+            height,
+            orientation,
+            self.box_width,
+            self.box_height,
+            self.enlarge,
+        )
+    }
+
+    /// The fitted size when it is a Lanczos2 reduction on both sides, the case shrink-on-load
+    /// (PNG rows, WebP planes) resamples while decoding; `None` otherwise.
+    pub(crate) fn reduction(self, width: u32, height: u32, orientation: u8) -> Option<(u32, u32)> {
+        let f = self.fit(width, height, orientation);
+        (f.filter == Filter::Lanczos2 && f.width < width && f.height < height)
+            .then_some((f.width, f.height))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,176 +22,25 @@
 //! decode is never stored); PNG EXIF is honoured only in an `eXIf` chunk (ImageMagick's
 //! `Raw profile type exif` text chunk is ignored, like most decoders do).
 
-pub mod api;
+#![forbid(unsafe_code)]
+
+mod codecs;
 mod color;
-mod decode;
 mod encode;
 mod error;
 pub mod fit;
 pub mod guard;
-#[cfg(target_os = "linux")]
-pub mod hugepages;
-mod jpeg_scans;
-pub mod keys;
 pub mod orient;
+mod pixels;
 mod resize;
-pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::pixels::{Layout, RowSink, Shrink, Yuv420};
+
 pub use error::Error;
-
-/// Default box side (the tutorial's 400x400).
-pub const DEFAULT_BOX: u32 = 400;
-/// Default JPEG quality.
-pub const DEFAULT_QUALITY: u8 = 85;
-
-/// Input formats fitbox accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Format {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Jpeg => "JPEG",
-            Format::Png => "PNG",
-            Format::Webp => "WebP",
-            Format::Gif => "GIF",
-        }
-    }
-    pub fn media_type(self) -> &'static str {
-        match self {
-            Format::Jpeg => "image/jpeg",
-            Format::Png => "image/png",
-            Format::Webp => "image/webp",
-            Format::Gif => "image/gif",
-        }
-    }
-    /// Lowercase name, as in JSON and S3 metadata.
-    pub fn id(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpeg",
-            Format::Png => "png",
-            Format::Webp => "webp",
-            Format::Gif => "gif",
-        }
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Output formats: JPEG for opaque results, PNG for results with transparency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    Jpeg,
-    Png,
-}
-
-impl OutputFormat {
-    pub fn media_type(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "image/jpeg",
-            OutputFormat::Png => "image/png",
-        }
-    }
-    pub fn ext(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "jpg",
-            OutputFormat::Png => "png",
-        }
-    }
-    pub fn id(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "jpeg",
-            OutputFormat::Png => "png",
-        }
-    }
-}
-
-/// What the guard refuses before decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Largest input in bytes (default 25 MiB).
-    pub max_bytes: u64,
-    /// Most pixels (stored width x height; default 100 MP).
-    pub max_pixels: u64,
-    /// Longest side in pixels (default 32768).
-    pub max_side: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_bytes: 25 * 1024 * 1024,
-            max_pixels: 100_000_000,
-            max_side: 32_768,
-        }
-    }
-}
-
-/// Pipeline options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Options {
-    pub box_width: u32,
-    pub box_height: u32,
-    /// Enlarge images smaller than the box (the tutorial's behaviour); off by default.
-    pub enlarge: bool,
-    /// JPEG quality 1..=100.
-    pub quality: u8,
-    pub limits: Limits,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            box_width: DEFAULT_BOX,
-            box_height: DEFAULT_BOX,
-            enlarge: false,
-            quality: DEFAULT_QUALITY,
-            limits: Limits::default(),
-        }
-    }
-}
-
-impl Options {
-    /// Largest box side accepted.
-    pub const MAX_BOX: u32 = 4096;
-
-    /// Check ranges; every pipeline entry calls this first.
-    pub fn validate(&self) -> Result<(), Error> {
-        let bad = |m: String| Err(Error::InvalidOptions(m));
-        if !(1..=Self::MAX_BOX).contains(&self.box_width)
-            || !(1..=Self::MAX_BOX).contains(&self.box_height)
-        {
-            return bad(format!(
-                "box {}x{} is out of range; each side must be 1..={}",
-                self.box_width,
-                self.box_height,
-                Self::MAX_BOX
-            ));
-        }
-        if !(1..=100).contains(&self.quality) {
-            return bad(format!("quality {} is out of range 1..=100", self.quality));
-        }
-        if self.limits.max_bytes == 0 || self.limits.max_pixels == 0 || self.limits.max_side == 0 {
-            return bad("limits must be positive".into());
-        }
-        Ok(())
-    }
-}
+pub use fitbox_api::{Format, Limits, Options, OutputFormat, DEFAULT_BOX, DEFAULT_QUALITY};
 
 /// What the input was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,15 +134,21 @@ pub fn preview_observed(
     opts: &Options,
     observe: &mut dyn FnMut(Stage),
 ) -> Result<Preview, Error> {
-    opts.validate()?;
+    opts.validate().map_err(|e| Error::InvalidOptions(e.0))?;
     let probe = guard::probe(bytes, &opts.limits)?;
     observe(Stage::Probed);
-    let target = decode::Target {
+    let target = fit::Target {
         box_width: opts.box_width,
         box_height: opts.box_height,
         enlarge: opts.enlarge,
+        shrink: &Steps,
     };
-    let d = decode::decode(bytes, &probe, &opts.limits, Some(target))?;
+    let mut d = codecs::decode(bytes, &probe, &opts.limits, Some(target))?;
+    if d.layout == Layout::Ycck {
+        // At full size, before resampling: the ink values the CMYK profile describes.
+        color::ycc::ycck_to_cmyk(&mut d.data);
+        d.layout = Layout::Cmyk;
+    }
     observe(Stage::Decoded);
     let source = SourceInfo {
         format: probe.format,
@@ -316,7 +171,7 @@ pub fn preview_observed(
     observe(Stage::Resized);
     let (pixels, layout) = color::to_srgb(resized, d.layout, d.icc.as_deref());
     let rgba = match layout {
-        decode::Layout::Rgba => pixels,
+        Layout::Rgba => pixels,
         _ => pixels
             .chunks_exact(3)
             .flat_map(|p| [p[0], p[1], p[2], 255])
@@ -359,6 +214,22 @@ pub fn thumbnail_observed(
         pixel_sha256: p.pixel_sha256,
         source: p.source,
     })
+}
+
+/// The resampler and colour steps as shrink-on-load codecs call them ([`Shrink`]).
+pub(crate) struct Steps;
+
+impl Shrink for Steps {
+    fn rows(&self, from: (u32, u32), to: (u32, u32)) -> Result<Box<dyn RowSink>, Error> {
+        let rows = resize::RowShrinker::new(from.0, from.1, to.0, to.1, fit::Filter::Lanczos2)?;
+        Ok(Box::new(rows))
+    }
+
+    fn vp8(&self, planes: Yuv420, to: (u32, u32)) -> Result<Vec<u8>, Error> {
+        let [y, u, v] = resize::resample_yuv420(&planes, to)?;
+        drop(planes);
+        Ok(color::ycc::vp8_planes_to_rgb(&y, &u, &v))
+    }
 }
 
 /// Lowercase hex SHA-256 of any bytes (used for pixel identities).

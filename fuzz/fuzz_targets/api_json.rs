@@ -1,12 +1,12 @@
 //! The presign API's request parsing: `UploadRequest` JSON bodies (one or an array), gallery
 //! cursors, ids, thumbnail keys and file-name metadata round-trips.
 #![no_main]
-use fitbox_core::api::UploadRequest;
-use fitbox_core::keys;
+use fitbox_api::UploadRequest;
+use fitbox_api::keys;
 use libfuzzer_sys::fuzz_target;
 
 // The presign crate's cursor module, compiled from its own source file (it only needs
-// fitbox-core and base64); its unit tests are cfg(test) and stay out.
+// fitbox-api and base64); its unit tests are cfg(test) and stay out.
 #[path = "../../presign-lambda/src/cursor.rs"]
 #[allow(dead_code)]
 mod cursor;

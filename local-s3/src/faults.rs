@@ -382,9 +382,110 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
+impl Faults {
+    /// Faults from a test's text spec (what `fitbox serve` reads from `FITBOX_FAULTS`):
+    /// `get=0.15,put=0.1,copy=0.1,delete=0.1,head=0,list=0,seed=7` fails that fraction of each
+    /// operation; `kind=` picks what a fault does, one of several joined by `+` at random:
+    /// `500`, `503` (SlowDown), `drop` (connection closed, no answer), `drop-after` (closed
+    /// after the operation took effect), `hang:MS` (silent for MS ms, then closed), `delay:MS`
+    /// (answered late), e.g. `kind=500+drop+drop-after+hang:3000`. The default kind is `500`.
+    pub fn from_spec(spec: &str) -> Result<Faults, String> {
+        let mut rates = Vec::new();
+        let (mut seed, mut kinds) = (0u64, vec![FaultKind::InternalError]);
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not NAME=VALUE"))?;
+            let op = match k {
+                "get" => Op::Get,
+                "put" => Op::Put,
+                "copy" => Op::Copy,
+                "delete" => Op::Delete,
+                "head" => Op::Head,
+                "list" => Op::List,
+                "seed" => {
+                    seed = v.parse().map_err(|_| format!("seed {v:?}"))?;
+                    continue;
+                }
+                "kind" => {
+                    kinds = v
+                        .split('+')
+                        .map(FaultKind::parse)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    continue;
+                }
+                _ => return Err(format!("unknown name {k:?}")),
+            };
+            let rate: f64 = v
+                .parse()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| format!("{k} must be a fraction 0..=1, got {v:?}"))?;
+            rates.push((op, rate));
+        }
+        let faults = Faults::new(seed);
+        for (op, rate) in rates {
+            faults.set_kinds(op, &kinds);
+            faults.set_rate(op, rate);
+        }
+        Ok(faults)
+    }
+}
+
+impl FaultKind {
+    /// One `kind=` word of [`Faults::from_spec`].
+    pub fn parse(word: &str) -> Result<FaultKind, String> {
+        let ms = |v: &str| {
+            v.parse()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("{word:?} needs milliseconds"))
+        };
+        Ok(match word.split_once(':') {
+            None if word == "500" => FaultKind::InternalError,
+            None if word == "503" => FaultKind::SlowDown,
+            None if word == "drop" => FaultKind::Drop,
+            None if word == "drop-after" => FaultKind::DropAfter,
+            Some(("hang", v)) => FaultKind::Hang(ms(v)?),
+            Some(("delay", v)) => FaultKind::Delay(ms(v)?),
+            _ => {
+                return Err(format!(
+                    "unknown kind {word:?} (500, 503, drop, drop-after, hang:MS, delay:MS)"
+                ))
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn specs_parse_or_name_what_is_wrong() {
+        let f = Faults::from_spec("get=1,put=0, seed=7,kind=503").unwrap();
+        assert_eq!(f.decide(Op::Get, "b/k"), Some(FaultKind::SlowDown));
+        assert_eq!(f.decide(Op::Put, "b/k"), None);
+        let f = Faults::from_spec("kind=hang:250,copy=1").unwrap();
+        assert_eq!(
+            f.decide(Op::Copy, "b/k"),
+            Some(FaultKind::Hang(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            FaultKind::parse("delay:5"),
+            Ok(FaultKind::Delay(Duration::from_millis(5)))
+        );
+        for (spec, says) in [
+            ("get", "is not NAME=VALUE"),
+            ("get=2", "fraction 0..=1"),
+            ("post=0.1", "unknown name"),
+            ("seed=x", "seed"),
+            ("kind=hang:x", "needs milliseconds"),
+            ("kind=teapot", "unknown kind"),
+        ] {
+            let e = Faults::from_spec(spec).unwrap_err();
+            assert!(e.contains(says), "{spec}: {e}");
+        }
+    }
 
     #[test]
     fn several_kinds_are_all_drawn() {

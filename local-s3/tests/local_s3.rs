@@ -401,15 +401,7 @@ async fn without_cors_origins_there_is_no_cors() {
 
 /// Percent-encode the key part of `bucket/key` for CopySource (the SDK does not).
 fn copy_source(bucket: &str, key: &str) -> String {
-    let mut out = format!("{bucket}/");
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    format!("{bucket}/{}", fitbox_api::percent::encode_path(key))
 }
 
 #[tokio::test]

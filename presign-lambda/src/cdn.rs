@@ -28,9 +28,9 @@ pub struct CloudFrontInvalidator {
 impl CloudFrontInvalidator {
     /// A client from the environment's credentials (the Lambda's role).
     pub async fn from_env(distribution_id: String) -> Self {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = fitbox_service::s3::aws_config().await;
         let conf = aws_sdk_cloudfront::config::Builder::from(&sdk)
-            .timeout_config(crate::s3_timeouts())
+            .timeout_config(fitbox_service::s3::Timeouts::API.config())
             .build();
         CloudFrontInvalidator {
             client: aws_sdk_cloudfront::Client::from_conf(conf),

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use fitbox_core::settings::{is_http_url, Vars};
-use fitbox_core::Options;
+use fitbox_api::Options;
+use fitbox_service::settings::{is_http_url, Vars};
 
 use crate::auth::{AccessMode, OidcConfig, UploadKeys};
 
@@ -62,7 +62,7 @@ pub const DEFAULT_ROLE_CLAIM: &str = "cognito:groups";
 /// Default group that makes an OIDC caller an admin.
 pub const DEFAULT_ADMIN_GROUP: &str = "admin";
 
-pub use fitbox_core::settings::ConfigError;
+pub use fitbox_service::settings::ConfigError;
 
 impl Config {
     /// Defaults for everything but the two buckets, in [`AccessMode::Open`] (tests and local

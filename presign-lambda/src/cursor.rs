@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use fitbox_core::keys::{self, IMAGE_PREFIX};
+use fitbox_api::keys::{self, IMAGE_PREFIX};
 
 const MAX_KEY_BYTES: usize = 1024;
 

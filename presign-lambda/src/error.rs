@@ -1,13 +1,13 @@
 //! Every way a request can fail, each mapped to exactly one HTTP status and error code here.
 //!
-//! The body is always `{"error": {"code", "message"}}` ([`fitbox_core::api::ErrorBody`]).
+//! The body is always `{"error": {"code", "message"}}` ([`fitbox_api::ErrorBody`]).
 //! Client mistakes are 4xx; only S3 trouble (502/503) and bugs (500) are 5xx.
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fitbox_core::api::ErrorBody;
+use fitbox_api::ErrorBody;
 
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,7 @@ pub enum ApiError {
     #[error("request Content-Type must be application/json")]
     NotJson,
     /// 415 `unsupported_media_type`: the file's declared type is not accepted.
-    #[error("content_type {0:?} is not accepted; use one of image/jpeg, image/png, image/webp, image/gif")]
+    #[error("content_type {0:?} is not accepted; use one of {list}", list = fitbox_api::format::accepted_types_list())]
     UnsupportedMediaType(String),
     /// 400 `invalid_size`: a file of 0 bytes.
     #[error("size must be at least 1 byte")]

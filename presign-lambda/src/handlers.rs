@@ -8,11 +8,13 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use fitbox_core::api::{
-    rfc3339_ms, AccessInfo, ConfigResponse, ImageEntry, ImagePage, OidcInfo, UploadRequest,
-    UploadState, UploadStatus, UploadTicket, ACCEPTED_TYPES,
+use fitbox_api::keys;
+use fitbox_api::time::rfc3339_ms;
+use fitbox_api::{
+    AccessInfo, ConfigResponse, ImageEntry, ImagePage, OidcInfo, UploadRequest, UploadState,
+    UploadStatus, UploadTicket, ACCEPTED_TYPES,
 };
-use fitbox_core::keys;
+use fitbox_service::whole_ms as ms;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -39,13 +41,7 @@ pub const PENDING_GRACE: Duration = Duration::from_secs(60);
 const FUTURE_SKEW_MS: u64 = 60_000;
 
 fn ms_since_epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    t.duration_since(UNIX_EPOCH).map(ms).unwrap_or(0)
 }
 
 /// `GET /api/config`: the pipeline's settings and who may do what. Needs no caller in any
@@ -411,7 +407,7 @@ fn created(name: &str, last_modified_ms: Option<u64>) -> String {
 async fn image_url(st: &AppState, key: &str) -> Result<String, ApiError> {
     if let Some(base) = &st.cfg.cdn_base_url {
         if st.auth.mode != AccessMode::Private {
-            return Ok(format!("{base}/{}", encode_key_path(key)));
+            return Ok(format!("{base}/{}", fitbox_api::percent::encode_path(key)));
         }
     }
     let presigned = st
@@ -423,19 +419,6 @@ async fn image_url(st: &AppState, key: &str) -> Result<String, ApiError> {
         .await
         .map_err(|e| ApiError::Internal(format!("signing the image URL failed: {e}")))?;
     Ok(presigned.uri().to_string())
-}
-
-/// Percent-encode a key for a URL path, keeping `/` and RFC 3986 unreserved characters.
-pub fn encode_key_path(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Query of `GET /api/images`; values are checked by hand for precise errors.
@@ -708,11 +691,11 @@ mod tests {
     #[test]
     fn key_paths_are_encoded() {
         assert_eq!(
-            encode_key_path("images/abc/400x300.jpg"),
+            fitbox_api::percent::encode_path("images/abc/400x300.jpg"),
             "images/abc/400x300.jpg"
         );
         assert_eq!(
-            encode_key_path("images/a b+c/1x1.jpg"),
+            fitbox_api::percent::encode_path("images/a b+c/1x1.jpg"),
             "images/a%20b%2Bc/1x1.jpg"
         );
     }

@@ -2,18 +2,18 @@
 //! reports where an upload is, and serves the gallery one `ListObjectsV2` call per page.
 //!
 //! The same router runs in AWS Lambda (`src/main.rs`, through `lambda_http`) and locally inside
-//! `fitbox serve`. Request and response types are [`fitbox_core::api`]'s; keys are
-//! [`fitbox_core::keys`]'s. `openapi.yaml` beside this crate describes every route, and the
+//! `fitbox serve`. Request and response types are [`fitbox_api`]'s; keys are
+//! [`fitbox_api::keys`]'s. `openapi.yaml` beside this crate describes every route, and the
 //! tests keep it true.
 //!
 //! # Routes
 //!
 //! | route | success | errors |
 //! |---|---|---|
-//! | `GET /api/config` | 200 [`ConfigResponse`](fitbox_core::api::ConfigResponse) | |
-//! | `POST /api/uploads` | 201 [`UploadTicket`](fitbox_core::api::UploadTicket) (array body: array of tickets) | 400, 413, 415, 422 |
-//! | `GET /api/uploads/{id}` | 200 [`UploadStatus`](fitbox_core::api::UploadStatus) | 400, 404, 502, 503 |
-//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`](fitbox_core::api::ImagePage) | 400, 401, 502, 503 |
+//! | `GET /api/config` | 200 [`ConfigResponse`](fitbox_api::ConfigResponse) | |
+//! | `POST /api/uploads` | 201 [`UploadTicket`](fitbox_api::UploadTicket) (array body: array of tickets) | 400, 413, 415, 422 |
+//! | `GET /api/uploads/{id}` | 200 [`UploadStatus`](fitbox_api::UploadStatus) | 400, 404, 502, 503 |
+//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`](fitbox_api::ImagePage) | 400, 401, 502, 503 |
 //! | `DELETE /api/images/{id}` | 204 | 400, 401, 403, 404, 502, 503 |
 //!
 //! Who may call what depends on the [`AccessMode`](auth::AccessMode) (see [`auth`]): in
@@ -43,6 +43,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{self, MethodRouter};
 use axum::Router;
+use fitbox_service::s3::Timeouts;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -179,33 +180,17 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// How long the API waits on S3: an attempt 3 s (then the SDK retries), a whole call 6 s, so a
-/// stuck S3 call ends in `503 storage_unavailable` before [`REQUEST_TIMEOUT`] (8 s) answers
-/// `408`, and both before the function's own timeout (10 s in `template.yaml`, checked by a test)
-/// would make API Gateway answer with its own error page.
-pub fn s3_timeouts() -> aws_sdk_s3::config::timeout::TimeoutConfig {
-    aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(S3_ATTEMPT_TIMEOUT)
-        .operation_timeout(S3_OPERATION_TIMEOUT)
-        .build()
-}
+/// One S3 attempt ([`Timeouts::API`]).
+pub const S3_ATTEMPT_TIMEOUT: Duration = Timeouts::API.attempt;
+/// One S3 call, retries included ([`Timeouts::API`]).
+pub const S3_OPERATION_TIMEOUT: Duration = Timeouts::API.operation;
 
-/// One S3 attempt.
-pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-/// One S3 call, retries included.
-pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
-
-/// An S3 client for the deployed function: credentials and region from the environment
-/// (`aws-config`), the [`s3_timeouts`], path-style addressing at `cfg.s3_endpoint` when set.
+/// An S3 client for the deployed function ([`fitbox_service::s3`]): credentials and region from
+/// the environment, [`Timeouts::API`], path-style addressing at `cfg.s3_endpoint` when set.
 pub async fn s3_client(cfg: &Config) -> aws_sdk_s3::Client {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
-        .timeout_config(s3_timeouts())
+    let sdk = fitbox_service::s3::aws_config().await;
+    let conf = fitbox_service::s3::s3_config(&sdk, Timeouts::API, cfg.s3_endpoint.as_deref())
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
-    if let Some(endpoint) = &cfg.s3_endpoint {
-        conf = conf.endpoint_url(endpoint).force_path_style(true);
-    }
     aws_sdk_s3::Client::from_conf(conf.build())
 }
 
@@ -371,8 +356,8 @@ mod tests {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     use axum::body::Body;
     use axum::http::Request;
-    use fitbox_core::api::{rfc3339_ms, UploadTicket};
-    use fitbox_core::keys;
+    use fitbox_api::keys;
+    use fitbox_api::{time::rfc3339_ms, UploadTicket};
     use tower::ServiceExt as _;
 
     use super::*;

@@ -7,15 +7,8 @@ use fitbox_presign::{router, s3_client, AppState, CloudFrontInvalidator, Config}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+    // JSON lines when the function's LoggingConfig says `LogFormat: JSON` (template.yaml).
+    lambda_http::tracing::init_default_subscriber();
     let cfg = Config::from_env()?;
     let s3 = s3_client(&cfg).await;
     let cdn = match &cfg.cdn_distribution_id {

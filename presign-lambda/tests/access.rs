@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::{Resp, Stack, RESIZED, UPLOADS};
-use fitbox_core::keys;
+use fitbox_api::keys;
 use fitbox_presign::auth::{AccessMode, OidcConfig, LEEWAY_SECS};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Stack, ALLOWED_ORIGIN, RESIZED, UPLOADS};
-use fitbox_core::keys;
+use fitbox_api::keys;
 use fitbox_local_s3::{FaultKind, Op};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -476,7 +476,7 @@ async fn status_moves_from_pending_to_ready() {
     assert_eq!(image["bytes"], thumb.len());
     assert_eq!(image["pixel_sha256"], common::pixel_sha(&id));
     let created = keys::created_ms(&id).expect("created");
-    assert_eq!(image["created"], fitbox_core::api::rfc3339_ms(created));
+    assert_eq!(image["created"], fitbox_api::time::rfc3339_ms(created));
     let url = image["url"].as_str().expect("url");
     assert!(url.contains(&key), "{url}");
     let got = stack.http.get(url).send().await.expect("GET");

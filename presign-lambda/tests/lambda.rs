@@ -112,7 +112,7 @@ async fn the_lambda_binary_serves_api_gateway_events_with_the_same_router() {
     let stack = Stack::start().await;
     stack
         .simulate_resized(
-            &fitbox_core::keys::new_id(1_795_910_400_000, 3),
+            &fitbox_api::keys::new_id(1_795_910_400_000, 3),
             40,
             30,
             b"t",

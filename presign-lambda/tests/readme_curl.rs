@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::{Stack, UPLOADS};
-use fitbox_core::keys;
+use fitbox_api::keys;
 
 fn readme_sh_block() -> String {
     let readme = include_str!("../README.md");

@@ -16,9 +16,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::config::timeout::TimeoutConfig;
-use fitbox_core::settings::Vars;
 use fitbox_core::Options;
+use fitbox_service::settings::Vars;
 
 /// Default of [`Config::s3_timeout`]: generous for the largest original (25 MiB, well under a
 /// second inside an AWS region), short enough that the SDK's three attempts (15 s) fit the
@@ -43,17 +42,6 @@ pub fn parse_s3_timeout(v: &str) -> Result<Duration, String> {
         })
 }
 
-/// The S3 client's timeouts for a per-attempt `timeout`: connecting may take at most 3 s (or
-/// `timeout` if shorter), an attempt `timeout`, a whole operation with its retries (the SDK's
-/// standard policy: 3 attempts) three times that plus a second for back-off.
-pub fn timeout_config(timeout: Duration) -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(timeout.min(Duration::from_secs(3)))
-        .operation_attempt_timeout(timeout)
-        .operation_timeout(timeout * 3 + Duration::from_secs(1))
-        .build()
-}
-
 /// Everything the resize function needs to know, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -66,11 +54,11 @@ pub struct Config {
     /// S3 endpoint URL (path-style) for a local S3 server; `None` for AWS.
     pub s3_endpoint: Option<String>,
     /// How long one S3 call attempt, or the download of an original, may take
-    /// ([`timeout_config`]).
+    /// ([`fitbox_service::s3::Timeouts::per_attempt`]).
     pub s3_timeout: Duration,
 }
 
-pub use fitbox_core::settings::ConfigError;
+pub use fitbox_service::settings::ConfigError;
 
 impl Config {
     /// Defaults (fitbox-core's [`Options::default`]) for everything but the two buckets.

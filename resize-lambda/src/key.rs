@@ -1,5 +1,6 @@
 //! Object keys as S3 events carry them, and the encodings S3 requests need.
 
+use fitbox_api::percent;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Why a key from an event cannot be used.
@@ -74,19 +75,11 @@ pub fn encode_key(key: &str) -> String {
         .replace(' ', "+")
 }
 
-/// Characters kept as they are in a CopySource key (RFC 3986 unreserved, and `/`).
-const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
 /// `bucket/key` for CopyObject's `x-amz-copy-source`, key percent-encoded. The SDK sends the
 /// value as given; S3 (and s3s) URL-decode it, so raw non-ASCII or a literal `%20` in a key
 /// would break or change the source.
 pub fn copy_source(bucket: &str, key: &str) -> String {
-    format!("{bucket}/{}", utf8_percent_encode(key, COPY_SOURCE_KEEP))
+    format!("{bucket}/{}", percent::encode_path(key))
 }
 
 /// Longest `reason` metadata value written, in bytes.
@@ -94,25 +87,9 @@ pub const MAX_REASON_BYTES: usize = 1024;
 
 /// A message made safe for an S3 metadata value: printable ASCII kept (a `%` becomes `%25`),
 /// everything else percent-encoded per UTF-8 byte, cut to [`MAX_REASON_BYTES`] without
-/// splitting a character. Decode with `fitbox_core::keys::decode_filename`.
+/// splitting a character. Decode with `fitbox_api::keys::decode_filename`.
 pub fn metadata_safe(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len().min(MAX_REASON_BYTES));
-    for ch in msg.trim().chars() {
-        let piece = if (' '..='~').contains(&ch) && ch != '%' {
-            ch.to_string()
-        } else {
-            let mut buf = [0u8; 4];
-            ch.encode_utf8(&mut buf)
-                .bytes()
-                .map(|b| format!("%{b:02X}"))
-                .collect()
-        };
-        if out.len() + piece.len() > MAX_REASON_BYTES {
-            break;
-        }
-        out.push_str(&piece);
-    }
-    out
+    percent::encode_within(msg.trim(), percent::MESSAGE, MAX_REASON_BYTES)
 }
 
 #[cfg(test)]
@@ -201,6 +178,6 @@ mod tests {
             &long[long.len() - 6..]
         );
         let s = metadata_safe("tab\there ok %");
-        assert_eq!(fitbox_core::keys::decode_filename(&s), "tab\there ok %");
+        assert_eq!(fitbox_api::keys::decode_filename(&s), "tab\there ok %");
     }
 }

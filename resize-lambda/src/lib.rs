@@ -63,11 +63,11 @@ use aws_lambda_events::s3::S3Event;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::MetadataDirective;
-use fitbox_core::keys::{self, meta};
+use fitbox_api::keys::{self, meta};
+use fitbox_service::ms_f64 as ms;
+use fitbox_service::s3::Timeouts;
 
-pub use config::{
-    parse_s3_timeout, timeout_config, Config, ConfigError, DEFAULT_S3_TIMEOUT, MAX_S3_TIMEOUT,
-};
+pub use config::{parse_s3_timeout, Config, ConfigError, DEFAULT_S3_TIMEOUT, MAX_S3_TIMEOUT};
 pub use key::{copy_source, decode_key, encode_key, metadata_safe, KeyError, MAX_REASON_BYTES};
 
 /// `Cache-Control` of every thumbnail: its key changes whenever its content could.
@@ -202,16 +202,13 @@ pub enum Error {
 }
 
 /// Build the S3 client: the AWS default chain (environment, profile, IMDS/ECS, region), the
-/// timeouts of [`timeout_config`] for [`Config::s3_timeout`], and when
+/// timeouts of [`Timeouts::per_attempt`] for [`Config::s3_timeout`], and when
 /// [`Config::s3_endpoint`] is set, that endpoint in path style.
 pub async fn s3_client(cfg: &Config) -> aws_sdk_s3::Client {
-    let shared = aws_config::load_from_env().await;
-    let mut builder =
-        aws_sdk_s3::config::Builder::from(&shared).timeout_config(timeout_config(cfg.s3_timeout));
-    if let Some(endpoint) = &cfg.s3_endpoint {
-        builder = builder.endpoint_url(endpoint).force_path_style(true);
-    }
-    aws_sdk_s3::Client::from_conf(builder.build())
+    let sdk = fitbox_service::s3::aws_config().await;
+    let timeouts = Timeouts::per_attempt(cfg.s3_timeout);
+    let conf = fitbox_service::s3::s3_config(&sdk, timeouts, cfg.s3_endpoint.as_deref());
+    aws_sdk_s3::Client::from_conf(conf.build())
 }
 
 /// What a Lambda invocation of the resize function can receive.
@@ -269,10 +266,6 @@ pub async fn handle_event(
             first,
         }),
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// Process one record: `bucket` and the object key exactly as the S3 event carries it

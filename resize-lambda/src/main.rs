@@ -1,25 +1,18 @@
 //! The AWS Lambda adapter of fitbox-resize: read the configuration and build the S3 client
 //! once, then hand every S3 event to the library.
 
-/// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
+/// Large buffers on transparent huge pages (fitbox_service::hugepages): fewer page faults.
 #[cfg(target_os = "linux")]
 #[global_allocator]
-static ALLOC: fitbox_core::hugepages::HugePageAlloc = fitbox_core::hugepages::HugePageAlloc;
+static ALLOC: fitbox_service::hugepages::HugePageAlloc = fitbox_service::hugepages::HugePageAlloc;
 
 use fitbox_resize::{handle_event, parse_event, s3_client, Config, Incoming};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_target(false)
-        .init();
+    // JSON lines when the function's LoggingConfig says `LogFormat: JSON` (template.yaml).
+    lambda_runtime::tracing::init_default_subscriber();
 
     let cfg = Config::from_env()?;
     let s3 = s3_client(&cfg).await;

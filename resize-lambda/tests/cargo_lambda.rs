@@ -18,7 +18,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use fitbox_core::keys;
+use fitbox_api::keys;
 use fitbox_local_s3::{FaultKind, Op};
 
 /// Start of the emulator and the function; generous for a busy 2-core machine.
@@ -229,6 +229,8 @@ async fn binary_under_cargo_lambda_watch_resizes_an_invoked_s3_event() {
     .env("AWS_EC2_METADATA_DISABLED", "true")
     .env_remove("AWS_PROFILE")
     .env_remove("AWS_SESSION_TOKEN")
+    // What Lambda sets for the template's `LoggingConfig: {LogFormat: JSON}`.
+    .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
     .env("RUST_LOG", "info");
     let function = Child::spawn(cmd, work.path().join("function.log"));
     let logs = Logs {

@@ -5,7 +5,7 @@ mod common;
 
 use aws_lambda_events::s3::S3Event;
 use common::*;
-use fitbox_core::keys;
+use fitbox_api::keys;
 use fitbox_local_s3::{FaultKind, Op};
 use fitbox_resize::{handle_event, process_record, Error, Outcome, TransientError, CACHE_CONTROL};
 

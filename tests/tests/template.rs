@@ -1348,6 +1348,23 @@ fn retention_problems(t: &Value) -> Vec<String> {
     p
 }
 
+/// Both functions log JSON lines: their binaries use lambda_runtime's own subscriber set-up,
+/// which writes JSON only when the function's `LoggingConfig` says `LogFormat: JSON` (Lambda then
+/// sets `AWS_LAMBDA_LOG_FORMAT`), and each writes to its own log group (with a retention).
+fn logging_problems(t: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    for (name, f) in of_type(t, "AWS::Serverless::Function") {
+        let logging = &f["Properties"]["LoggingConfig"];
+        if logging["LogFormat"] != "JSON" {
+            p.push(format!("{name}: LoggingConfig.LogFormat is not JSON"));
+        }
+        if logging["LogGroup"].is_null() {
+            p.push(format!("{name}: no LoggingConfig.LogGroup"));
+        }
+    }
+    p
+}
+
 /// The condition under which alarms mail someone.
 const HAS_ALARM_EMAIL: &str = "HasAlarmEmail";
 
@@ -1986,6 +2003,23 @@ fn csp_adds_only_sign_in_and_thumbnail_origins_holds() {
 #[test]
 fn private_mode_cdn_serves_no_thumbnails_holds() {
     assert_none(private_mode_cdn_problems(&template()));
+}
+
+#[test]
+fn functions_log_json_holds() {
+    assert_none(logging_problems(&template()));
+}
+
+#[test]
+fn mutation_function_logs_text() {
+    let check: Check = logging_problems;
+    let format = format!("{RES}/ResizeFunction/Properties/LoggingConfig/LogFormat");
+    assert_caught("text logs", check, "LogFormat is not JSON", |t| {
+        set(t, &format, json!("Text"))
+    });
+    assert_caught("no log format", check, "LogFormat is not JSON", |t| {
+        remove(t, &format)
+    });
 }
 
 #[test]

@@ -1,8 +1,6 @@
-//! Typed client of the presign API (`fetch`), on `fitbox_core::api`'s types.
+//! Typed client of the presign API (`fetch`), on `fitbox_api`'s types.
 
-use fitbox_core::api::{
-    ConfigResponse, ErrorBody, ImagePage, UploadRequest, UploadStatus, UploadTicket,
-};
+use fitbox_api::{ConfigResponse, ErrorBody, ImagePage, UploadRequest, UploadStatus, UploadTicket};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use fitbox_core::api::OidcInfo;
+use fitbox_api::OidcInfo;
 
 /// Tokens of the signed-in person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

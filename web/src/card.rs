@@ -11,7 +11,7 @@
 //! `data-status` on the card is [`Stage::status`]: `previewing | ready | uploading | processing |
 //! done | rejected`, plus `failed` (network gave up after the retry) and `cancelled`.
 
-use fitbox_core::api::ImageEntry;
+use fitbox_api::ImageEntry;
 
 /// What the worker computed: core's preview, minus the pixels (those stay in JS memory).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +30,9 @@ pub struct PreviewInfo {
 impl PreviewInfo {
     /// The media type to declare on upload: the sniffed format, not the file name's guess.
     pub fn media_type(&self) -> &'static str {
-        match self.format.as_str() {
-            "png" => "image/png",
-            "webp" => "image/webp",
-            "gif" => "image/gif",
-            _ => "image/jpeg",
-        }
+        fitbox_api::Format::from_id(&self.format)
+            .unwrap_or(fitbox_api::Format::Jpeg)
+            .media_type()
     }
 }
 

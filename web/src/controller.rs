@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use fitbox_core::api::{ConfigResponse, ImageEntry, UploadRequest, UploadState};
-use fitbox_core::Options;
+use fitbox_api::Options;
+use fitbox_api::{ConfigResponse, ImageEntry, UploadRequest, UploadState};
 use leptos::prelude::*;
 use web_sys::{File, ImageData, XmlHttpRequest};
 

@@ -2,7 +2,7 @@
 //! list scrolls into view, lazy images with their size set, empty and error states, and new
 //! uploads added at the top without a reload.
 
-use fitbox_core::api::{ImageEntry, ImagePage};
+use fitbox_api::{ImageEntry, ImagePage};
 use leptos::prelude::*;
 
 use crate::api::Client;

@@ -2,7 +2,7 @@
 //!
 //! - [`card`], [`queue`], [`urls`], [`format`]: the app's own logic, pure and tested with
 //!   `wasm-bindgen-test` in headless Chromium (`scripts/test-web.sh`).
-//! - [`protocol`]: the messages between the page and the preview worker (`src/bin/worker.rs`),
+//! - [`protocol`]: the messages between the page and the preview worker (`web/worker`),
 //!   which runs `fitbox_core::preview`, the very function the server runs.
 //! - [`api`], [`upload`], [`preview`]: the typed API client (fetch), the XHR uploader with
 //!   progress/cancel, and the page side of the worker pool.

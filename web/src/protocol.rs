@@ -9,7 +9,7 @@
 //!    src_width, src_height, orientation, opaque, pixel_sha256, worker_ms]` with the RGBA buffer
 //!    transferred (moved, not copied), or `[job, "err", code, message, worker_ms]`.
 
-use fitbox_core::{Limits, Options};
+use fitbox_api::{Limits, Options};
 use js_sys::{Array, ArrayBuffer};
 use wasm_bindgen::{JsCast, JsValue};
 

@@ -1,7 +1,7 @@
 //! PUT a file to a signed URL with `XMLHttpRequest`, the only browser API that reports upload
 //! progress; the request can be aborted (cancel).
 
-use fitbox_core::api::UploadTicket;
+use fitbox_api::UploadTicket;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -3,19 +3,7 @@
 /// Rows per gallery page (the API allows 1..=100).
 pub const PAGE_SIZE: u32 = 24;
 
-/// Percent-encode everything but RFC 3986 unreserved characters (like `encodeURIComponent`,
-/// which also leaves `!'()*`; those are encoded here, which every server accepts).
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use fitbox_api::percent::encode_component;
 
 /// The API's base: `""` for the page's own origin, or an origin such as
 /// `https://api.example.com` (no trailing slash is kept).

@@ -3,7 +3,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 
 /// A readable message from a thrown JS value.
-pub fn js_message(v: &JsValue) -> String {
+pub(crate) fn js_message(v: &JsValue) -> String {
     if let Some(s) = v.as_string() {
         return s;
     }
@@ -14,7 +14,7 @@ pub fn js_message(v: &JsValue) -> String {
 }
 
 /// `performance.now()` on the page, in milliseconds.
-pub fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map(|p| p.now())
@@ -22,7 +22,7 @@ pub fn now_ms() -> f64 {
 }
 
 /// Resolve after `ms` milliseconds.
-pub async fn sleep(ms: i32) {
+pub(crate) async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);

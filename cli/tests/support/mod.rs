@@ -10,18 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use fitbox_core::api::{UploadRequest, UploadTicket};
+use fitbox_api::{UploadRequest, UploadTicket};
 
-pub use fitbox_tests::testdata;
+pub(crate) use fitbox_tests::testdata;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
-pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
-pub const RESIZED_BUCKET: &str = "fitbox-resized";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
+pub(crate) const UPLOAD_BUCKET: &str = "fitbox-uploads";
+pub(crate) const RESIZED_BUCKET: &str = "fitbox-resized";
 
 /// How to start a server beyond the defaults (free ports, `--sweep-secs 2` unless `args` names
 /// it, no web app).
 #[derive(Default)]
-pub struct Launch<'a> {
+pub(crate) struct Launch<'a> {
     pub args: Vec<&'a str>,
     pub env: Vec<(&'a str, String)>,
     /// Each line the server writes to stderr (default: passed through to the test's stderr).
@@ -29,7 +29,7 @@ pub struct Launch<'a> {
 }
 
 /// A running `fitbox serve`; killed on drop.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Reads stderr into `Launch::on_stderr`; joined once the child has exited.
     stderr_reader: Option<std::thread::JoinHandle<()>>,
@@ -42,10 +42,10 @@ pub struct Server {
 /// Every line a server writes to stderr, in order, shared with an `on_stderr` that records them
 /// (and passes them through to the test's stderr).
 #[derive(Clone, Default)]
-pub struct StderrLog(Arc<Mutex<Vec<String>>>);
+pub(crate) struct StderrLog(Arc<Mutex<Vec<String>>>);
 
 impl StderrLog {
-    pub fn on_stderr(&self) -> Option<Box<dyn FnMut(String) + Send>> {
+    pub(crate) fn on_stderr(&self) -> Option<Box<dyn FnMut(String) + Send>> {
         let lines = self.0.clone();
         Some(Box::new(move |line: String| {
             eprintln!("{line}");
@@ -53,12 +53,12 @@ impl StderrLog {
         }))
     }
 
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
 
     /// Wait up to `within` for a line containing `needle`; whether one came.
-    pub fn wait_for(&self, needle: &str, within: Duration) -> bool {
+    pub(crate) fn wait_for(&self, needle: &str, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if self.0.lock().unwrap().iter().any(|l| l.contains(needle)) {
@@ -71,11 +71,11 @@ impl StderrLog {
 }
 
 impl Server {
-    pub fn start(data: &Path) -> Server {
+    pub(crate) fn start(data: &Path) -> Server {
         Server::launch(data, Launch::default())
     }
 
-    pub fn launch(data: &Path, launch: Launch<'_>) -> Server {
+    pub(crate) fn launch(data: &Path, launch: Launch<'_>) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--port", "0", "--s3-port", "0"]);
         if !launch.args.contains(&"--sweep-secs") {
@@ -140,7 +140,7 @@ impl Server {
     }
 
     /// An SDK client for the embedded S3 server, with the local credentials.
-    pub fn s3(&self) -> aws_sdk_s3::Client {
+    pub(crate) fn s3(&self) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -158,13 +158,13 @@ impl Server {
     }
 
     /// SIGTERM, and the exit status.
-    pub fn stop(self) -> std::process::ExitStatus {
+    pub(crate) fn stop(self) -> std::process::ExitStatus {
         self.signal("TERM")
     }
 
     /// Send `signal` (`TERM`, `INT`, ...) and wait up to 60 s for the exit status; the
     /// `on_stderr` callback has seen every line when this returns.
-    pub fn signal(mut self, signal: &str) -> std::process::ExitStatus {
+    pub(crate) fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .arg(format!("-{signal}"))
@@ -188,7 +188,7 @@ impl Server {
 
     /// SIGKILL, as a crash would; the `on_stderr` callback has seen every line when this
     /// returns.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.join_stderr();
@@ -209,7 +209,7 @@ impl Drop for Server {
 }
 
 /// Every key under `prefix`; a failed listing is retried (faults tests fail S3 calls).
-pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+pub(crate) async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
     let mut last_error = String::new();
     for _ in 0..20 {
         let mut out = Vec::new();
@@ -246,7 +246,7 @@ pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<St
 /// the two steps is tried up to `attempts` times while it fails transiently (a 5xx or a
 /// connection error), with a growing pause; any other answer, or the last failure, panics with
 /// the status and body.
-pub async fn ticket_and_put(
+pub(crate) async fn ticket_and_put(
     http: &reqwest::Client,
     api: &str,
     name: &str,

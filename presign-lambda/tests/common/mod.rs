@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use fitbox_core::keys;
+use fitbox_api::keys;
 use fitbox_local_s3::{Faults, LocalS3, ObjectCreated, Options};
 use fitbox_presign::{router, AppState, Config};
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
@@ -15,12 +15,12 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
-pub const UPLOADS: &str = "fitbox-uploads";
-pub const RESIZED: &str = "fitbox-resized";
-pub const ALLOWED_ORIGIN: &str = "https://app.example";
+pub(crate) const UPLOADS: &str = "fitbox-uploads";
+pub(crate) const RESIZED: &str = "fitbox-resized";
+pub(crate) const ALLOWED_ORIGIN: &str = "https://app.example";
 
 /// A running local stack.
-pub struct Stack {
+pub(crate) struct Stack {
     /// `http://127.0.0.1:PORT` of the presign API.
     pub api: String,
     pub http: reqwest::Client,
@@ -39,12 +39,12 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub async fn start() -> Stack {
+    pub(crate) async fn start() -> Stack {
         Stack::with(|_| {}).await
     }
 
     /// Start with a configuration changed by `tweak` (buckets, CORS origin preset).
-    pub async fn with(tweak: impl FnOnce(&mut Config)) -> Stack {
+    pub(crate) async fn with(tweak: impl FnOnce(&mut Config)) -> Stack {
         let dir = tempfile::tempdir().expect("temp dir");
         let faults = Arc::new(Faults::new(1));
         let mut opts = Options::new(dir.path());
@@ -93,12 +93,17 @@ impl Stack {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.api)
     }
 
     /// Send a request; `body` is `(content type, bytes)`.
-    pub async fn send(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
         let mut req = self.http.request(method, self.url(path));
         if let Some((ct, bytes)) = body {
             req = req.header(CONTENT_TYPE, ct).body(bytes);
@@ -106,11 +111,11 @@ impl Stack {
         Resp::read(req.send().await.expect("request")).await
     }
 
-    pub async fn get(&self, path: &str) -> Resp {
+    pub(crate) async fn get(&self, path: &str) -> Resp {
         self.send(Method::GET, path, None).await
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> Resp {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Resp {
         self.send(
             Method::POST,
             path,
@@ -120,7 +125,7 @@ impl Stack {
     }
 
     /// `POST /api/uploads` for one file; asserts 201 and returns the ticket.
-    pub async fn ticket(&self, filename: &str, content_type: &str, size: u64) -> Value {
+    pub(crate) async fn ticket(&self, filename: &str, content_type: &str, size: u64) -> Value {
         let r = self
             .post_json(
                 "/api/uploads",
@@ -133,7 +138,7 @@ impl Stack {
     }
 
     /// PUT `bytes` to a ticket's URL with its headers (content-length follows from the body).
-    pub async fn put_ticket(&self, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
+    pub(crate) async fn put_ticket(&self, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
         let url = ticket["url"].as_str().expect("url");
         let mut req = self.http.put(url).body(bytes);
         for (k, v) in ticket["headers"].as_object().expect("headers") {
@@ -146,7 +151,7 @@ impl Stack {
 
     /// What the resizer leaves for a finished upload: a thumbnail at
     /// `images/{id}/{w}x{h}.jpg` with its metadata, the original deleted.
-    pub async fn simulate_resized(&self, id: &str, w: u32, h: u32, body: &[u8]) -> String {
+    pub(crate) async fn simulate_resized(&self, id: &str, w: u32, h: u32, body: &[u8]) -> String {
         let key = keys::image_key(&keys::upload_key(id), w, h, "jpg").expect("key");
         self.s3
             .put_object()
@@ -172,7 +177,7 @@ impl Stack {
 
     /// What the resizer leaves for a refused upload: the original moved to `rejected/{id}`
     /// with `reason` and `reason-code` metadata.
-    pub async fn simulate_rejected(&self, id: &str, code: &str, reason: &str) {
+    pub(crate) async fn simulate_rejected(&self, id: &str, code: &str, reason: &str) {
         self.s3
             .copy_object()
             .bucket(UPLOADS)
@@ -193,7 +198,7 @@ impl Stack {
             .expect("delete original");
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.abort();
         self.local.shutdown().await;
     }
@@ -214,12 +219,12 @@ impl fitbox_presign::CdnInvalidator for RecordingCdn {
 }
 
 /// A deterministic 64-hex "pixel hash" for a fixture id.
-pub fn pixel_sha(id: &str) -> String {
+pub(crate) fn pixel_sha(id: &str) -> String {
     format!("{:0>64}", id)
 }
 
 /// A response, read whole.
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
@@ -228,7 +233,7 @@ pub struct Resp {
 }
 
 impl Resp {
-    pub async fn read(r: reqwest::Response) -> Resp {
+    pub(crate) async fn read(r: reqwest::Response) -> Resp {
         let status = r.status();
         let headers = r.headers().clone();
         let body = r.text().await.expect("body");
@@ -241,7 +246,7 @@ impl Resp {
         }
     }
 
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -250,7 +255,7 @@ impl Resp {
 
     /// Assert this is the JSON error `{"error": {"code", "message"}}` with `status` and `code`,
     /// and that the error body matches the document's `ErrorBody`.
-    pub fn assert_error(&self, status: u16, code: &str) {
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.content_type(), "application/json", "{}", self.body);
         assert_eq!(self.json["error"]["code"], code, "body: {}", self.body);
@@ -261,7 +266,7 @@ impl Resp {
 
     /// Assert the document lists this status for `method template` and the body matches the
     /// schema it gives.
-    pub fn documented(&self, method: &str, template: &str) {
+    pub(crate) fn documented(&self, method: &str, template: &str) {
         let schema = response_schema(method, template, self.status.as_u16());
         assert_eq!(self.content_type(), "application/json", "{}", self.body);
         validate(&schema, &self.json);
@@ -269,7 +274,7 @@ impl Resp {
 }
 
 /// `openapi.yaml` as JSON.
-pub fn doc() -> &'static Value {
+pub(crate) fn doc() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         serde_norway::from_str(include_str!("../../openapi.yaml")).expect("openapi.yaml parses")
@@ -289,7 +294,7 @@ fn resolve(v: &Value) -> &Value {
 }
 
 /// The JSON schema of the documented response, panicking if the status is not documented.
-pub fn response_schema(method: &str, template: &str, status: u16) -> Value {
+pub(crate) fn response_schema(method: &str, template: &str, status: u16) -> Value {
     let op = doc()["paths"][template][method.to_ascii_lowercase()].clone();
     assert!(op.is_object(), "{method} {template} is not in openapi.yaml");
     let resp = op["responses"]
@@ -298,13 +303,13 @@ pub fn response_schema(method: &str, template: &str, status: u16) -> Value {
     resolve(resp)["content"]["application/json"]["schema"].clone()
 }
 
-pub fn schema_ref(name: &str) -> Value {
+pub(crate) fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
 /// Validate `instance` against `schema` (which may `$ref` the document's components), formats
 /// included.
-pub fn validate(schema: &Value, instance: &Value) {
+pub(crate) fn validate(schema: &Value, instance: &Value) {
     let errors = schema_errors(schema, instance);
     assert!(
         errors.is_empty(),
@@ -313,7 +318,7 @@ pub fn validate(schema: &Value, instance: &Value) {
 }
 
 /// What is wrong with `instance` under `schema` (empty: valid).
-pub fn schema_errors(schema: &Value, instance: &Value) -> Vec<String> {
+pub(crate) fn schema_errors(schema: &Value, instance: &Value) -> Vec<String> {
     let mut root = schema.clone();
     let obj = root.as_object_mut().expect("schema is an object");
     obj.insert("components".into(), doc()["components"].clone());

@@ -8,17 +8,17 @@ use fitbox_local_s3::{Faults, LocalS3, ObjectCreated, Options};
 use fitbox_resize::Config;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-pub const UPLOAD_BUCKET: &str = "fitbox-uploads";
-pub const RESIZED_BUCKET: &str = "fitbox-resized";
+pub(crate) const UPLOAD_BUCKET: &str = "fitbox-uploads";
+pub(crate) const RESIZED_BUCKET: &str = "fitbox-resized";
 
 /// The shared test data directory (`FITBOX_TESTDATA` overrides). Panics when missing: these
 /// tests must never pass by skipping.
-pub use fitbox_tests::testdata;
+pub(crate) use fitbox_tests::testdata;
 
-pub use fitbox_tests::read;
+pub(crate) use fitbox_tests::read;
 
 /// Every file in `photos/`, sorted by name.
-pub fn photos() -> Vec<(String, Vec<u8>)> {
+pub(crate) fn photos() -> Vec<(String, Vec<u8>)> {
     let dir = testdata().join("photos");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
@@ -44,7 +44,7 @@ pub fn photos() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-pub struct Env {
+pub(crate) struct Env {
     pub dir: tempfile::TempDir,
     pub s3: LocalS3,
     pub events: UnboundedReceiver<ObjectCreated>,
@@ -53,7 +53,7 @@ pub struct Env {
     pub cfg: Config,
 }
 
-pub async fn start() -> Env {
+pub(crate) async fn start() -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
     let faults = Arc::new(Faults::new(3));
     let mut opts = Options::new(dir.path().join("s3"));
@@ -75,7 +75,7 @@ pub async fn start() -> Env {
 
 impl Env {
     /// Upload an original as the presigned PUT would (type and file name metadata).
-    pub async fn upload(&self, key: &str, bytes: &[u8], filename: Option<&str>) {
+    pub(crate) async fn upload(&self, key: &str, bytes: &[u8], filename: Option<&str>) {
         let mut req = self
             .client
             .put_object()
@@ -89,7 +89,7 @@ impl Env {
         req.send().await.expect("upload original");
     }
 
-    pub async fn get(&self, bucket: &str, key: &str) -> Option<Object> {
+    pub(crate) async fn get(&self, bucket: &str, key: &str) -> Option<Object> {
         match self
             .client
             .get_object()
@@ -115,7 +115,7 @@ impl Env {
         }
     }
 
-    pub async fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
+    pub(crate) async fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let out = self
             .client
             .list_objects_v2()
@@ -132,7 +132,7 @@ impl Env {
 }
 
 #[derive(Debug)]
-pub struct Object {
+pub(crate) struct Object {
     pub bytes: Vec<u8>,
     pub content_type: Option<String>,
     pub cache_control: Option<String>,
@@ -140,16 +140,16 @@ pub struct Object {
 }
 
 impl Object {
-    pub fn meta(&self, name: &str) -> Option<&str> {
+    pub(crate) fn meta(&self, name: &str) -> Option<&str> {
         self.metadata.get(name).map(String::as_str)
     }
 }
 
 /// The AWS documented "S3 Put" sample event (Lambda console test template), verbatim.
-pub const S3_PUT_SAMPLE: &str = include_str!("../fixtures/s3-put.json");
+pub(crate) const S3_PUT_SAMPLE: &str = include_str!("../fixtures/s3-put.json");
 
 /// The sample event with one record per `(bucket, key as S3 sends it)`.
-pub fn s3_put_event(records: &[(&str, &str)]) -> serde_json::Value {
+pub(crate) fn s3_put_event(records: &[(&str, &str)]) -> serde_json::Value {
     let mut event: serde_json::Value = serde_json::from_str(S3_PUT_SAMPLE).expect("sample JSON");
     let template = event["Records"][0].clone();
     let list: Vec<serde_json::Value> = records
@@ -167,14 +167,14 @@ pub fn s3_put_event(records: &[(&str, &str)]) -> serde_json::Value {
 }
 
 /// The Lambda's JSON `"resized"` log line, found in a log of many lines.
-pub struct ResizedLine {
+pub(crate) struct ResizedLine {
     pub line: String,
     pub fields: serde_json::Value,
 }
 
 impl ResizedLine {
     /// The first JSON line of `log` that reports a resize; panics, showing the log, when none.
-    pub fn find(log: &str) -> Self {
+    pub(crate) fn find(log: &str) -> Self {
         let line = log
             .lines()
             .find(|l| l.starts_with('{') && l.contains("\"resized\""))
@@ -187,7 +187,7 @@ impl ResizedLine {
     }
 
     /// A numeric field; panics when it is missing or not a number.
-    pub fn num(&self, name: &str) -> f64 {
+    pub(crate) fn num(&self, name: &str) -> f64 {
         self.fields[name]
             .as_f64()
             .unwrap_or_else(|| panic!("{name} missing or not a number in {}", self.line))

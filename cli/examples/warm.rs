@@ -1,5 +1,5 @@
 //! Warm, in-process time per image:
-//! `cargo run --release -p fitbox-core --example warm -- [--runs N] [--box N] FILE...`
+//! `cargo run --release -p fitbox --example warm -- [--runs N] [--box N] FILE...`
 //!
 //! Reads each file once, runs the whole pipeline (`fitbox_core::thumbnail`, NxN box, default
 //! 400x400, JPEG q85)
@@ -10,10 +10,10 @@
 //! same runs, from `fitbox_core::thumbnail_observed`): probe, decode (at the scale the pipeline
 //! really uses), resize, colour, orient+hash, encode.
 
-/// Large buffers on transparent huge pages (fitbox_core::hugepages): fewer page faults.
+/// Large buffers on transparent huge pages (fitbox_service::hugepages): fewer page faults.
 #[cfg(target_os = "linux")]
 #[global_allocator]
-static ALLOC: fitbox_core::hugepages::HugePageAlloc = fitbox_core::hugepages::HugePageAlloc;
+static ALLOC: fitbox_service::hugepages::HugePageAlloc = fitbox_service::hugepages::HugePageAlloc;
 
 use std::time::Instant;
 

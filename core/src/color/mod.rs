@@ -6,13 +6,22 @@
 
 use moxcms::{ColorProfile, Layout as CmsLayout, TransformOptions};
 
-use crate::decode::Layout;
+pub(crate) mod ycc;
+
+use self::ycc::{ycbcr_to_rgb, ycck_to_cmyk};
+use crate::pixels::Layout;
 
 /// Convert `data` to sRGB in place (RGB/RGBA) or into RGB (CMYK, YCbCr). Returns the new layout.
 pub(crate) fn to_srgb(data: Vec<u8>, layout: Layout, icc: Option<&[u8]>) -> (Vec<u8>, Layout) {
     match (layout, icc) {
         // The profile describes the RGB the YCbCr codes.
         (Layout::YCbCr, _) => to_srgb(ycbcr_to_rgb(data), Layout::Rgb, icc),
+        // The pipeline converts YCCK at full size, before resampling; here only for completeness.
+        (Layout::Ycck, _) => {
+            let mut data = data;
+            ycck_to_cmyk(&mut data);
+            to_srgb(data, Layout::Cmyk, icc)
+        }
         (Layout::Cmyk, Some(icc)) => match cmyk_to_srgb(&data, icc) {
             Some(rgb) => (rgb, Layout::Rgb),
             None => (naive_cmyk_to_rgb(&data), Layout::Rgb),
@@ -83,44 +92,6 @@ fn cmyk_to_srgb(data: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// JFIF YCbCr (BT.601, full range) to RGB, in place:
-/// R = Y + 1.402 Cr', G = Y - 0.34414 Cb' - 0.71414 Cr', B = Y + 1.772 Cb' (Cb' = Cb - 128),
-/// in jpeg-decoder's 20-bit fixed point with its rounding, so that converting its planes here
-/// gives exactly the RGB it would have made (libjpeg's 16-bit constants differ from it by one
-/// level in G for a few dozen (Cb, Cr) pairs). Integer arithmetic only: the same everywhere.
-fn ycbcr_to_rgb(mut data: Vec<u8>) -> Vec<u8> {
-    // round(c * 2^20) for each coefficient, as jpeg-decoder computes them.
-    const R_CR: i32 = 1_470_104;
-    const G_CB: i32 = 360_857;
-    const G_CR: i32 = 748_830;
-    const B_CB: i32 = 1_858_077;
-    let clamp = |v: i32| (v >> 20).clamp(0, 255) as u8;
-    for px in data.chunks_exact_mut(3) {
-        let y = (i32::from(px[0]) << 20) + (1 << 19);
-        let cb = i32::from(px[1]) - 128;
-        let cr = i32::from(px[2]) - 128;
-        px[0] = clamp(y + R_CR * cr);
-        px[1] = clamp(y - G_CB * cb - G_CR * cr);
-        px[2] = clamp(y + B_CB * cb);
-    }
-    data
-}
-
-/// One VP8 (WebP lossy) pixel to RGB: BT.601 limited range, in libwebp's integer arithmetic
-/// (`VP8YUVToR` and friends; image-webp uses the same), so a WebP shrunk on load has the colours
-/// of one decoded whole: R = 1.164 (Y - 16) + 1.596 (V - 128),
-/// G = 1.164 (Y - 16) - 0.391 (U - 128) - 0.813 (V - 128), B = 1.164 (Y - 16) + 2.018 (U - 128).
-pub(crate) fn vp8_yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-    // x * c / 256 with 14-bit coefficients, then 6 fractional bits dropped.
-    let mul = |x: u8, c: i32| (i32::from(x) * c) >> 8;
-    let clip = |v: i32| (v >> 6).clamp(0, 255) as u8;
-    let luma = mul(y, 19_077);
-    [
-        clip(luma + mul(v, 26_149) - 14_234),
-        clip(luma - mul(u, 6_419) - mul(v, 13_320) + 8_708),
-        clip(luma + mul(u, 33_050) - 17_685),
-    ]
-}
-
 /// CMYK ink values to RGB without a profile: R = (255 - C)(255 - K) / 255, rounded.
 fn naive_cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
     let mul = |a: u8, b: u8| ((a as u32 * b as u32 + 127) / 255) as u8;

@@ -12,7 +12,7 @@
 //! | `FITBOX_MAX_BYTES` | 25 MiB | largest input |
 //! | `FITBOX_MAX_PIXELS` | 100 000 000 | most pixels |
 
-use crate::Options;
+use fitbox_api::Options;
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

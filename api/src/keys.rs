@@ -18,6 +18,8 @@
 //!
 //! Pure functions: the caller supplies the clock and the randomness.
 
+use crate::percent;
+
 /// Prefix of originals waiting to be resized (upload bucket).
 pub const UPLOAD_PREFIX: &str = "uploads/";
 /// Prefix of refused originals (upload bucket).
@@ -105,18 +107,7 @@ pub const MAX_OWNER_BYTES: usize = 512;
 /// losslessly (unlike [`sanitize_filename`], which keeps a base name), so that two subjects never
 /// meet in one value. [`decode_filename`] reads it back. `None` over [`MAX_OWNER_BYTES`].
 pub fn encode_owner(owner: &str) -> Option<String> {
-    if owner.len() > MAX_OWNER_BYTES {
-        return None;
-    }
-    let mut out = String::with_capacity(owner.len());
-    for b in owner.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~:@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    Some(out)
+    (owner.len() <= MAX_OWNER_BYTES).then(|| percent::encode(owner, percent::OWNER))
 }
 
 /// `deleted/NAME` for an upload key `uploads/NAME`.
@@ -171,46 +162,21 @@ pub fn parse_image_key(key: &str) -> Option<ImageKey<'_>> {
     })
 }
 
+/// Longest file name recorded, in bytes after encoding.
+pub const MAX_FILENAME_BYTES: usize = 200;
+
 /// Percent-encode a client-supplied file name into printable ASCII for S3 metadata, after
-/// dropping any directory part and control characters, and cutting it to 200 bytes.
+/// dropping any directory part and control characters, and cutting it to
+/// [`MAX_FILENAME_BYTES`].
 pub fn sanitize_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut out = String::new();
-    for ch in base.chars().filter(|c| !c.is_control()) {
-        let mut buf = [0u8; 4];
-        for b in ch.encode_utf8(&mut buf).bytes() {
-            let piece = if b.is_ascii_alphanumeric() || b"-_.~ ()+,".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            };
-            if out.len() + piece.len() > 200 {
-                return out;
-            }
-            out.push_str(&piece);
-        }
-    }
-    out
+    let base: String = base.chars().filter(|c| !c.is_control()).collect();
+    percent::encode_within(&base, percent::FILENAME, MAX_FILENAME_BYTES)
 }
 
-/// Decode what [`sanitize_filename`] wrote (lossy for invalid UTF-8).
+/// Decode what [`sanitize_filename`] or [`encode_owner`] wrote (lossy for invalid UTF-8).
 pub fn decode_filename(meta: &str) -> String {
-    let bytes = meta.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent::decode(meta)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use fitbox_resample::{fr, resample, Channels};
 
-use crate::decode::Layout;
 use crate::fit::Filter;
+use crate::pixels::{Layout, RowSink, Yuv420};
 use crate::Error;
 
 /// Lanczos with two lobes. Uses `libm` so the weights never depend on the platform's libm.
@@ -53,7 +53,7 @@ pub(crate) fn resize(
     }
     let channels = match layout {
         Layout::Rgb | Layout::YCbCr => Channels::Three,
-        Layout::Rgba | Layout::Cmyk => Channels::Four,
+        Layout::Rgba | Layout::Cmyk | Layout::Ycck => Channels::Four,
     };
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(filter_type(filter)?))
@@ -251,6 +251,33 @@ impl RowShrinker {
         }
         Ok(self.out)
     }
+}
+
+impl RowSink for RowShrinker {
+    fn strip_rows(&self) -> u32 {
+        RowShrinker::STRIP_ROWS
+    }
+
+    fn push(&mut self, rows: &[u8]) -> Result<(), Error> {
+        RowShrinker::push(self, rows)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, Error> {
+        RowShrinker::finish(*self)
+    }
+}
+
+/// Each plane of a VP8 picture resampled with Lanczos2 to `to`: luma whole, chroma from the
+/// rectangle of its planes that stands for the picture.
+pub(crate) fn resample_yuv420(p: &Yuv420, to: (u32, u32)) -> Result<[Vec<u8>; 3], Error> {
+    let (w, h) = p.size;
+    let chroma_size = (w.div_ceil(2), h.div_ceil(2));
+    let luma = (0.0, 0.0, f64::from(w), f64::from(h));
+    Ok([
+        resample_plane(&p.y, (w, h), luma, to)?,
+        resample_plane(&p.u, chroma_size, p.chroma, to)?,
+        resample_plane(&p.v, chroma_size, p.chroma, to)?,
+    ])
 }
 
 #[cfg(test)]
