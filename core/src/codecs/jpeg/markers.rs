@@ -1,4 +1,46 @@
-//! Walking a JPEG's marker segments before its first scan, without decoding anything.
+//! The one walker of a JPEG's marker segments ([`marker_at`]), and what is read with it before
+//! the first scan without decoding anything: whether the scan data can be complete, and the
+//! Adobe transform. `scans::Jpeg::parse` walks the whole file with it.
+
+/// A marker read at some offset: its code, where it is (the FF before the code, after any FF fill
+/// bytes) and where its segment ends. Standalone markers (SOI, EOI, RSTn, TEM) have no length;
+/// every other marker's segment is the 2-byte marker and its length field's count of bytes. The
+/// end may lie past the end of the file: callers check what they read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Marker {
+    /// The marker code (`0xDA` for SOS).
+    pub(crate) code: u8,
+    /// Offset of the FF that introduces it.
+    pub(crate) at: usize,
+    /// Offset just past its segment.
+    pub(crate) end: usize,
+}
+
+impl Marker {
+    /// The length field's value (0 for standalone markers).
+    pub(crate) fn len(&self) -> usize {
+        (self.end - self.at).saturating_sub(2)
+    }
+}
+
+/// The marker at `i`: `None` when the byte there is not FF or the file ends inside the marker or
+/// its length field.
+pub(crate) fn marker_at(bytes: &[u8], mut i: usize) -> Option<Marker> {
+    if *bytes.get(i)? != 0xFF {
+        return None;
+    }
+    // Markers may be preceded by any number of FF fill bytes.
+    while *bytes.get(i + 1)? == 0xFF {
+        i += 1;
+    }
+    let code = bytes[i + 1];
+    let end = if matches!(code, 0x01 | 0xD0..=0xD9) {
+        i + 2
+    } else {
+        i + 2 + usize::from(u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]))
+    };
+    Some(Marker { code, at: i, end })
+}
 
 /// What the entropy-coded data of a JPEG looks like, judged without decoding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,18 +59,9 @@ pub(crate) enum Scan {
 /// data a literal FF is always stuffed as FF 00, so FF D9 there is a real marker.
 pub(crate) fn scan_state(bytes: &[u8], width: u32, height: u32) -> Scan {
     let mut i = 2;
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return Scan::NoEnd;
-        }
-        let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1; // fill byte
-            continue;
-        }
-        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-        if marker == 0xDA {
-            let Some(rest) = bytes.get(i + 2 + len..) else {
+    while let Some(m) = marker_at(bytes, i) {
+        if m.code == 0xDA {
+            let Some(rest) = bytes.get(m.end..) else {
                 return Scan::NoEnd;
             };
             let Some(end) = rest.windows(2).rposition(|w| w == [0xFF, 0xD9]) else {
@@ -41,7 +74,11 @@ pub(crate) fn scan_state(bytes: &[u8], width: u32, height: u32) -> Scan {
                 Scan::TooShort(end as u64)
             };
         }
-        i += 2 + len;
+        if m.end <= m.at + 2 {
+            // A standalone marker, or a length under 2, before the first scan.
+            return Scan::NoEnd;
+        }
+        i = m.end;
     }
     Scan::NoEnd
 }
@@ -49,22 +86,17 @@ pub(crate) fn scan_state(bytes: &[u8], width: u32, height: u32) -> Scan {
 /// The transform byte of an Adobe APP14 segment, if the JPEG has one before its first scan.
 pub(crate) fn adobe_transform(bytes: &[u8]) -> Option<u8> {
     let mut i = 2;
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
+    loop {
+        let m = marker_at(bytes, i)?;
+        if matches!(m.code, 0xDA | 0xD9) || m.end <= m.at + 2 {
             return None;
         }
-        let marker = bytes[i + 1];
-        if marker == 0xDA || marker == 0xD9 {
-            return None;
-        }
-        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-        if marker == 0xEE && len >= 14 {
-            let seg = bytes.get(i + 4..i + 2 + len)?;
+        if m.code == 0xEE && m.len() >= 14 {
+            let seg = bytes.get(m.at + 4..m.end)?;
             if seg.starts_with(b"Adobe") {
                 return seg.get(11).copied();
             }
         }
-        i += 2 + len;
+        i = m.end;
     }
-    None
 }

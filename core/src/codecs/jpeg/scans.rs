@@ -8,7 +8,7 @@
 //!   its band (first scans set them, refinement scans add bits to them). So the scans that
 //!   cannot reach a coefficient the IDCT reads can be left out, with the same pixels. At 1/8 that
 //!   leaves only the DC scans of a typical progressive photo: the AC scans (the refinement scans
-//!   alone were ~40 % of the decode time of a 16 MP photo) are never entropy-decoded. The
+//!   are the costliest part of a progressive decode) are never entropy-decoded. The
 //!   entropy-coded data of the scans left out is not checked either.
 //! - **Telling one-scan-per-component baseline files** ([`Jpeg::is_non_interleaved_sequential`]),
 //!   whose 4:2:0 colours zune-jpeg 0.5.15 gets wrong.
@@ -20,6 +20,8 @@
 //! [`Jpeg::parse`] is strict: anything but SOI, marker segments, one baseline, extended or
 //! progressive frame, well-formed scans and EOI gives `None`, and the callers keep to the
 //! original bytes and zune-jpeg's strict decode.
+
+use super::markers::marker_at;
 
 /// Zig-zag position -> natural (row-major) index, ITU-T T.81 figure A.6.
 const ZIGZAG: [u8; 64] = [
@@ -81,19 +83,12 @@ impl Frame {
         }
         let mut i = 2;
         loop {
-            if *bytes.get(i)? != 0xFF {
-                return None;
-            }
-            let marker = *bytes.get(i + 1)?;
-            if marker == 0xFF {
-                i += 1;
-                continue;
-            }
+            let m = marker_at(bytes, i)?;
+            let marker = m.code;
             if matches!(marker, 0x00 | 0x01 | 0xD0..=0xDA) {
                 return None; // a scan, EOI or a stray marker before any frame
             }
-            let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
-            let seg = bytes.get(i..i + 2 + len)?;
+            let seg = bytes.get(m.at..m.end)?;
             if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
                 let nf = *seg.get(9)? as usize;
                 if nf == 0 || seg.len() < 10 + 3 * nf {
@@ -112,7 +107,7 @@ impl Frame {
                     sampling,
                 });
             }
-            i += seg.len().max(2);
+            i = m.end.max(m.at + 2);
         }
     }
 
@@ -175,19 +170,12 @@ impl Jpeg {
         let mut scans = 0;
         let mut i = 2;
         loop {
-            // Markers may be preceded by any number of FF fill bytes.
-            if *bytes.get(i)? != 0xFF {
-                return None;
-            }
-            let marker = *bytes.get(i + 1)?;
+            let m = marker_at(bytes, i)?;
+            let (marker, at) = (m.code, m.at);
             match marker {
-                0xFF => {
-                    i += 1;
-                    continue;
-                }
                 0xD9 => {
                     jpeg.pieces.push(Piece {
-                        range: i..i + 2,
+                        range: at..at + 2,
                         scan: None,
                     });
                     return (scans > 0).then_some(jpeg);
@@ -196,11 +184,10 @@ impl Jpeg {
                 0x00 | 0x01 | 0xD0..=0xD8 => return None,
                 _ => {}
             }
-            let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
-            if len < 2 {
+            if m.len() < 2 {
                 return None;
             }
-            let segment = bytes.get(i..i + 2 + len)?;
+            let segment = bytes.get(at..m.end)?;
             let scanned = scans > 0;
             match marker {
                 0xC0..=0xC2 if jpeg.sof == 0 => jpeg.frame(marker, segment)?,
@@ -215,13 +202,15 @@ impl Jpeg {
                 // Runs of segments are one piece (a hostile file of millions of empty segments
                 // stays a few pieces).
                 match jpeg.pieces.last_mut() {
-                    Some(p) if p.scan.is_none() && p.range.end == i => p.range.end += segment.len(),
+                    Some(p) if p.scan.is_none() && p.range.end == at => {
+                        p.range.end += segment.len()
+                    }
                     _ => jpeg.pieces.push(Piece {
-                        range: i..i + segment.len(),
+                        range: at..m.end,
                         scan: None,
                     }),
                 }
-                i += segment.len();
+                i = m.end;
                 continue;
             }
             scans += 1;
@@ -229,11 +218,11 @@ impl Jpeg {
                 return None;
             }
             let mut scan = jpeg.scan_header(segment)?;
-            let data_start = i + segment.len();
+            let data_start = m.end;
             let data_end = entropy_end(bytes, data_start)?;
             scan.data_bytes = data_end - data_start;
             jpeg.pieces.push(Piece {
-                range: i..data_end,
+                range: at..data_end,
                 scan: Some(scan),
             });
             i = data_end;
