@@ -12,7 +12,7 @@
 //! (the RIFF checks, and VP8 planes for shrink-on-load), and [`whole`]: the `image` crate's
 //! whole-image decoders, which serve GIF and every PNG or WebP not shrunk on load. Codecs hand
 //! back an image, rows or planes (through [`crate::pixels::Shrink`]) and never call into
-//! `resize` or `color`. [`errors`] is the one table of decoder messages that mean "truncated".
+//! `resize` or `color`. [`errors`]: the one table of decoder messages classified by their words.
 
 pub(crate) mod errors;
 pub(crate) mod jpeg;

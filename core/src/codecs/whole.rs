@@ -5,12 +5,15 @@ use std::io::Cursor;
 
 use image::{ColorType, DynamicImage, ImageDecoder};
 
-use super::errors::{truncated_or_corrupt, IMAGE_TRUNCATION};
+use super::errors::{by_message, Dependency};
 use super::{exif_orientation, is_rgb_profile, memory_budget, METADATA_BYTES};
 use crate::guard::check_dimensions;
 use crate::pixels::{Decoded, Layout};
 use crate::{Error, Format, Limits};
 
+/// The `image` crate's error decoding `format` as fitbox's: by its variant where that says what
+/// happened (limits, an unsupported feature, a read past the end), else by the message of the
+/// decoder it wraps (see [`super::errors::MESSAGES`]).
 pub(crate) fn image_error(format: Format, e: image::ImageError) -> Error {
     use image::error::{ImageError as E, LimitErrorKind};
     match e {
@@ -33,7 +36,7 @@ pub(crate) fn image_error(format: Format, e: image::ImageError) -> Error {
             format,
             detail: io.to_string(),
         },
-        other => truncated_or_corrupt(format, other.to_string(), IMAGE_TRUNCATION),
+        other => by_message(Dependency::under_image(format), format, other.to_string()),
     }
 }
 

@@ -3,9 +3,12 @@
 
 pub(crate) mod rows;
 
-use super::errors::{truncated_or_corrupt, IMAGE_TRUNCATION};
+use super::errors::{by_message, Dependency};
 use crate::{Error, Format};
 
+/// png's error as fitbox's: by its variant where that says what happened (a read past the end;
+/// the limits), else by its message (see [`super::errors::MESSAGES`]: png's `FormatError` keeps
+/// its kind private).
 pub(crate) fn png_error(e: png::DecodingError) -> Error {
     let format = Format::Png;
     match e {
@@ -19,6 +22,6 @@ pub(crate) fn png_error(e: png::DecodingError) -> Error {
             format,
             detail: "decoding would need more memory than allowed (metadata or buffers)".into(),
         },
-        other => truncated_or_corrupt(format, other.to_string(), IMAGE_TRUNCATION),
+        other => by_message(Dependency::Png, format, other.to_string()),
     }
 }

@@ -7,12 +7,26 @@ pub(crate) mod riff;
 use std::io::Cursor;
 
 use self::riff::riff_chunk;
-use super::errors::{truncated_or_corrupt, IMAGE_TRUNCATION};
+use super::errors::{by_message, Dependency};
 use super::{exif_orientation, is_rgb_profile};
 use crate::fit::Target;
 use crate::guard::check_dimensions;
 use crate::pixels::{Decoded, Layout, Yuv420};
 use crate::{Error, Format, Limits};
+
+/// image-webp's error as fitbox's: by its variant where that says what happened (a read past
+/// the end), else by its message (see [`super::errors::MESSAGES`]).
+pub(crate) fn webp_error(e: image_webp::DecodingError) -> Error {
+    use image_webp::DecodingError as E;
+    let format = Format::Webp;
+    match e {
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Truncated {
+            format,
+            detail: io.to_string(),
+        },
+        other => by_message(Dependency::ImageWebp, format, other.to_string()),
+    }
+}
 
 /// WebP shrink-on-load, for a still, opaque, lossy WebP that is shrunk: image-webp's VP8 decoder
 /// gives the Y plane and the half-size U and V planes; each is resampled with Lanczos2 straight
@@ -26,18 +40,7 @@ pub(crate) fn decode_webp_shrunk(
     limits: &Limits,
     t: Target<'_>,
 ) -> Result<Option<Decoded>, Error> {
-    let err = |e: image_webp::DecodingError| match e {
-        image_webp::DecodingError::IoError(io)
-            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
-        {
-            Error::Truncated {
-                format: Format::Webp,
-                detail: io.to_string(),
-            }
-        }
-        other => truncated_or_corrupt(Format::Webp, other.to_string(), IMAGE_TRUNCATION),
-    };
-    let mut dec = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(err)?;
+    let mut dec = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(webp_error)?;
     if dec.is_animated() || dec.has_alpha() || !dec.is_lossy() {
         return Ok(None);
     }
@@ -50,7 +53,7 @@ pub(crate) fn decode_webp_shrunk(
     };
     let icc = dec
         .icc_profile()
-        .map_err(err)?
+        .map_err(webp_error)?
         .filter(|p| is_rgb_profile(p));
     let Some(vp8) = riff_chunk(bytes, b"VP8 ") else {
         return Ok(None);
@@ -74,7 +77,7 @@ pub(crate) fn decode_webp_shrunk(
         });
     }
     // (The decoder reads its size from these same header bytes.)
-    let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(vp8)).map_err(err)?;
+    let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(vp8)).map_err(webp_error)?;
     // The chroma planes stand for half the picture's width and height, which for an odd size
     // ends inside their last sample: that is where their resampling window ends too.
     let chroma = (0.0, 0.0, f64::from(width) / 2.0, f64::from(height) / 2.0);
