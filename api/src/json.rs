@@ -11,12 +11,19 @@ use crate::{Limits, Options, ACCEPTED_TYPES};
 /// `GET /api/config`: what the browser previews with, so its preview equals the server's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigResponse {
+    /// Width of the box thumbnails are fitted into.
     pub box_width: u32,
+    /// Height of the box.
     pub box_height: u32,
+    /// Whether images smaller than the box are enlarged.
     pub enlarge: bool,
+    /// JPEG quality 1..=100.
     pub quality: u8,
+    /// Largest accepted file, in bytes.
     pub max_bytes: u64,
+    /// Most pixels (stored width x height) accepted.
     pub max_pixels: u64,
+    /// Media types accepted for upload.
     pub accepted_types: Vec<String>,
     /// Who may do what, and how to sign in.
     #[serde(default)]
@@ -55,8 +62,11 @@ impl Default for AccessInfo {
 /// with PKCE; the rest comes from `{issuer}/.well-known/openid-configuration`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OidcInfo {
+    /// The issuer's URL (`iss`).
     pub issuer: String,
+    /// The web app's client id at the issuer.
     pub client_id: String,
+    /// Scopes to ask for, space-separated.
     pub scopes: String,
 }
 
@@ -95,18 +105,24 @@ impl ConfigResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
+    /// The file's name as the person or script gave it.
     pub filename: String,
+    /// The file's media type (one of the accepted ones).
     pub content_type: String,
+    /// The file's size in bytes (signed into the PUT).
     pub size: u64,
 }
 
 /// A signed upload: PUT the file's bytes to `url` with exactly `headers`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadTicket {
+    /// The upload's id (also the image's id once resized).
     pub id: String,
+    /// The object key the file is uploaded to (`uploads/{id}`).
     pub key: String,
     /// Always `PUT`.
     pub method: String,
+    /// The presigned URL to PUT to.
     pub url: String,
     /// Headers the PUT must carry, with these exact values (they are signed).
     pub headers: BTreeMap<String, String>,
@@ -117,7 +133,9 @@ pub struct UploadTicket {
 /// `GET /api/uploads/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadStatus {
+    /// The upload's id.
     pub id: String,
+    /// Where the upload is.
     #[serde(flatten)]
     pub state: UploadState,
 }
@@ -128,19 +146,32 @@ pub struct UploadStatus {
 pub enum UploadState {
     /// Uploaded (or about to be) and not yet resized.
     Pending,
-    /// Resized; the thumbnail is `image`.
-    Ready { image: ImageEntry },
-    /// Refused by the pipeline; `reason` says why, `code` is the error code.
-    Rejected { code: String, reason: String },
+    /// Resized.
+    Ready {
+        /// The thumbnail.
+        image: ImageEntry,
+    },
+    /// Refused by the pipeline.
+    Rejected {
+        /// The error code (`truncated`, `too_many_pixels`, ...).
+        code: String,
+        /// Why, in a sentence that names the problem and the limit.
+        reason: String,
+    },
 }
 
 /// One thumbnail in the gallery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageEntry {
+    /// The image's id (its upload's id).
     pub id: String,
+    /// A link to the thumbnail (presigned, or on the CDN).
     pub url: String,
+    /// Thumbnail width in pixels.
     pub width: u32,
+    /// Thumbnail height in pixels.
     pub height: u32,
+    /// Thumbnail size in bytes.
     pub bytes: u64,
     /// RFC 3339 UTC.
     pub created: String,
@@ -155,23 +186,30 @@ pub struct ImageEntry {
 /// `GET /api/images`: one page, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImagePage {
+    /// The thumbnails on this page, newest first.
     pub images: Vec<ImageEntry>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
     pub next_cursor: Option<String>,
 }
 
 /// Every error answer: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// What went wrong.
     pub error: ErrorDetail,
 }
 
+/// The `error` member of [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
+    /// A stable, machine-readable code (`invalid_size`, `rate_limited`, ...).
     pub code: String,
+    /// A sentence for people: the problem and the limit.
     pub message: String,
 }
 
 impl ErrorBody {
+    /// An error answer with this code and message.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         ErrorBody {
             error: ErrorDetail {

@@ -45,11 +45,17 @@ pub const MAX_MS: u64 = (1 << 44) - 1;
 pub mod meta {
     /// Original file name as the uploader gave it, percent-encoded to ASCII.
     pub const FILENAME: &str = "filename";
+    /// Thumbnail width in pixels.
     pub const WIDTH: &str = "width";
+    /// Thumbnail height in pixels.
     pub const HEIGHT: &str = "height";
+    /// The original's format ([`crate::Format::id`]).
     pub const SOURCE_FORMAT: &str = "source-format";
+    /// The original's stored width.
     pub const SOURCE_WIDTH: &str = "source-width";
+    /// The original's stored height.
     pub const SOURCE_HEIGHT: &str = "source-height";
+    /// SHA-256 (hex) of the thumbnail's RGBA pixels.
     pub const PIXEL_SHA256: &str = "pixel-sha256";
     /// Why an original was rejected (on objects under `rejected/`).
     pub const REASON: &str = "reason";
@@ -135,8 +141,11 @@ pub fn image_key(upload_key: &str, width: u32, height: u32, ext: &str) -> Option
 pub struct ImageKey<'a> {
     /// The upload's name (an id for keys made by this scheme).
     pub name: &'a str,
+    /// Width from the key.
     pub width: u32,
+    /// Height from the key.
     pub height: u32,
+    /// File extension (`jpg`, `png`).
     pub ext: &'a str,
 }
 

@@ -103,10 +103,18 @@ pub(crate) struct Args {
     #[arg(long, env = "FITBOX_OIDC_AUDIENCES")]
     oidc_audiences: Option<String>,
     /// Claim holding the caller's groups.
-    #[arg(long, default_value = fitbox_presign::config::DEFAULT_ROLE_CLAIM, env = "FITBOX_OIDC_ROLE_CLAIM")]
+    #[arg(
+        long,
+        default_value = fitbox_presign::config::DEFAULT_ROLE_CLAIM,
+        env = "FITBOX_OIDC_ROLE_CLAIM",
+    )]
     oidc_role_claim: String,
     /// Group in that claim that makes a caller an admin.
-    #[arg(long, default_value = fitbox_presign::config::DEFAULT_ADMIN_GROUP, env = "FITBOX_OIDC_ADMIN_GROUP")]
+    #[arg(
+        long,
+        default_value = fitbox_presign::config::DEFAULT_ADMIN_GROUP,
+        env = "FITBOX_OIDC_ADMIN_GROUP",
+    )]
     oidc_admin_group: String,
     /// Directory for the buckets; survives restarts.
     #[arg(long, default_value = "./fitbox-data", env = "FITBOX_DATA")]
@@ -125,7 +133,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 30)]
     sweep_secs: u64,
     /// The box to fit into, WIDTHxHEIGHT.
-    #[arg(long = "box", default_value = "400x400", value_parser = parse_box, env = "FITBOX_BOX")]
+    #[arg(
+        long = "box",
+        default_value = "400x400",
+        value_parser = parse_box,
+        env = "FITBOX_BOX",
+    )]
     box_size: (u32, u32),
     /// Enlarge images smaller than the box.
     #[arg(long, env = "FITBOX_ENLARGE")]
@@ -135,13 +148,25 @@ pub(crate) struct Args {
           value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
     /// Largest upload in bytes.
-    #[arg(long, default_value_t = fitbox_core::Limits::default().max_bytes, env = "FITBOX_MAX_BYTES")]
+    #[arg(
+        long,
+        default_value_t = fitbox_core::Limits::default().max_bytes,
+        env = "FITBOX_MAX_BYTES",
+    )]
     max_bytes: u64,
     /// Most pixels an image may declare.
-    #[arg(long, default_value_t = fitbox_core::Limits::default().max_pixels, env = "FITBOX_MAX_PIXELS")]
+    #[arg(
+        long,
+        default_value_t = fitbox_core::Limits::default().max_pixels,
+        env = "FITBOX_MAX_PIXELS",
+    )]
     max_pixels: u64,
     /// Lifetime of signed upload URLs in seconds (a ticket is asked for just before each PUT).
-    #[arg(long, default_value_t = fitbox_presign::config::DEFAULT_URL_TTL_SECS, env = "FITBOX_URL_TTL_SECS")]
+    #[arg(
+        long,
+        default_value_t = fitbox_presign::config::DEFAULT_URL_TTL_SECS,
+        env = "FITBOX_URL_TTL_SECS",
+    )]
     url_ttl_secs: u64,
     /// Upload tickets a minute per client address and per signed-in caller (0: no limit).
     #[arg(long, default_value_t = fitbox_presign::limit::DEFAULT_PER_MINUTE,
@@ -269,7 +294,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         tracing::warn!(
             dist = %args.dist.display(),
-            "no web app at --dist (run `make run`, or `trunk build --release`); serving the API only"
+            "no web app at --dist (run `make run`, or `trunk build --release`); \
+             serving the API only"
         );
     }
 
@@ -816,7 +842,8 @@ mod tests {
     /// loader (or any inline script) is found, so `serve` refuses it instead of a blank page.
     #[test]
     fn inline_scripts_are_found() {
-        let hooked = r#"<head><script type="module" src="/loader-0123.js" integrity="sha384-x"></script>
+        let hooked = r#"<head>
+            <script type="module" src="/loader-0123.js" integrity="sha384-x"></script>
             <link rel="modulepreload" href="/app.js"></head>"#;
         assert_eq!(inline_script(hooked), None);
         let trunk = "<head><script type=\"module\">\nimport init from '/app.js';\n</script></head>";

@@ -8,15 +8,15 @@
 //! * **[`MAX_RSS_MB`] = 450 MB** peak resident memory (a 512 MB Lambda keeps headroom for the
 //!   runtime and the SDK), and
 //! * **[`MAX_SECS`] = 20 s** per input (debug build of the CLI with the pipeline at opt-level 3;
-//!   the resize Lambda's default timeout is 30 s). Measured on the 2-core CI box: every real photo and
-//!   every hostile input below under 4 s.
+//!   the resize Lambda's default timeout is 30 s). Measured on the 2-core CI box: every real photo
+//!   and every hostile input below under 4 s.
 //!
 //! Inputs: every file of `../shared/testdata/{photos,edge}`, the largest images the default
 //! limits accept (a 100 MP 8-bit RGB PNG, a 49 MP translucent RGBA PNG; core refuses images
-//! whose decode and resize would need more than 4 bytes x `max_pixels`), and hostile inputs built here:
-//! PNG text-chunk and ICC-profile decompression bombs, GIFs with huge logical screens around a
-//! 1x1 frame, JPEGs whose headers declare huge sizes over a few bytes of data, and WebPs with huge
-//! animation canvases or hundreds of thousands of frames.
+//! whose decode and resize would need more than 4 bytes x `max_pixels`), and hostile inputs built
+//! here: PNG text-chunk and ICC-profile decompression bombs, GIFs with huge logical screens around
+//! a 1x1 frame, JPEGs whose headers declare huge sizes over a few bytes of data, and WebPs with
+//! huge animation canvases or hundreds of thousands of frames.
 //!
 //! The measured peaks are printed (`cargo test -p fitbox --test bounds -- --nocapture`).
 // `wait4` for a child's peak memory (libc): the test harness's only unsafe code.

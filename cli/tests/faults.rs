@@ -75,7 +75,8 @@ fn fault_spec(copy_floor: f64) -> String {
     );
     let copy = rate.max(copy_floor);
     format!(
-        "get={rate},put={rate},copy={copy},delete={rate},seed=7,kind=500+503+drop+drop-after+hang:2500"
+        "get={rate},put={rate},copy={copy},delete={rate},\
+         seed=7,kind=500+503+drop+drop-after+hang:2500"
     )
 }
 const FAULT_KINDS: [&str; 5] = ["500", "503", "drop", "drop-after", "hang"];
@@ -203,7 +204,8 @@ async fn uploads_survive_s3_faults_and_nothing_is_lost() {
                 for id in uploaded.difference(&waiting) {
                     assert!(
                         thumbs.contains_key(id) || rejected.contains(id),
-                        "original of {id} is gone but it has neither a thumbnail nor a rejected copy"
+                        "original of {id} is gone but it has neither a thumbnail \
+                         nor a rejected copy"
                     );
                 }
                 rounds += 1;

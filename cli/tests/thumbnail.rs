@@ -132,7 +132,8 @@ fn summary_is_one_line_naming_source_output_and_pixels() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
-            "{} -> {}: JPEG 1200x1800 (orientation 6) -> JPEG 400x267, {size} bytes, pixels sha256 {}\n",
+            "{} -> {}: JPEG 1200x1800 (orientation 6) -> JPEG 400x267, {size} bytes, \
+             pixels sha256 {}\n",
             input.display(),
             out_file.display(),
             want.pixel_sha256

@@ -2,12 +2,12 @@
 //! JPEG), results with any transparency as PNG.
 //!
 //! The JPEG is 4:2:0 with each chroma sample the average of its 2x2 pixels, as libjpeg does
-//! (jpeg-encoder's default takes the top-left pixel, which cost ~20 % in DSSIM at the same
+//! (jpeg-encoder's default takes the top-left pixel, which scores worse in DSSIM at the same
 //! size), in one interleaved scan with the standard Huffman tables, as libjpeg and libvips
-//! write by default. jpeg-encoder's optimised tables would save 3-6 % of the bytes, but it then
-//! writes one scan per component, and zune-jpeg 0.5 (the JPEG decoder of the `image` crate, and
-//! of fitbox itself) decodes such 4:2:0 files with wrong colours; every thumbnail must read back
-//! correctly in the decoders Rust users have.
+//! write by default. jpeg-encoder's optimised tables would save a few per cent of the bytes
+//! (README, "Performance"), but it then writes one scan per component, and zune-jpeg 0.5 (the JPEG
+//! decoder of the `image` crate, and of fitbox itself) decodes such 4:2:0 files with wrong colours;
+//! every thumbnail must read back correctly in the decoders Rust users have.
 //!
 //! Nothing but pixels is written: no EXIF, XMP, GPS, ICC or comments (the pixels are already sRGB).
 

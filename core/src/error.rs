@@ -12,44 +12,96 @@ pub enum Error {
     #[error("the file is empty")]
     Empty,
     /// More bytes than [`crate::Limits::max_bytes`].
-    #[error("the file is {} ({size} bytes); the limit is {} ({limit} bytes)", human_bytes(*size), human_bytes(*limit))]
-    TooManyBytes { size: u64, limit: u64 },
+    #[error(
+        "the file is {} ({size} bytes); the limit is {} ({limit} bytes)",
+        human_bytes(*size),
+        human_bytes(*limit)
+    )]
+    TooManyBytes {
+        /// The file's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// More pixels than [`crate::Limits::max_pixels`].
-    #[error("image is {width}x{height} ({}); the limit is {}", megapixels(*width as u64 * *height as u64), megapixels(*limit))]
-    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error(
+        "image is {width}x{height} ({}); the limit is {}",
+        megapixels(*width as u64 * *height as u64),
+        megapixels(*limit)
+    )]
+    TooManyPixels {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The pixel limit.
+        limit: u64,
+    },
     /// A side of zero pixels, or longer than [`crate::Limits::max_side`].
     #[error("image is {width}x{height}: {why}")]
     BadDimensions {
+        /// Declared width.
         width: u32,
+        /// Declared height.
         height: u32,
+        /// What is wrong with them.
         why: String,
     },
     /// A real image format that fitbox does not accept (HEIC, AVIF, TIFF, SVG, ...).
     #[error("unsupported format: {detected}; fitbox accepts JPEG, PNG, WebP and GIF")]
-    Unsupported { detected: String },
+    Unsupported {
+        /// What the bytes are.
+        detected: String,
+    },
     /// Not an image at all (text, scripts, unknown binary data).
     #[error("not an image: {what}; fitbox accepts JPEG, PNG, WebP and GIF")]
-    NotAnImage { what: String },
+    NotAnImage {
+        /// What the bytes look like.
+        what: String,
+    },
     /// Inside the pixel limit, but decoding and resizing it would need more memory than the
     /// decode budget (4 bytes x [`crate::Limits::max_pixels`]): e.g. a 100 MP GIF canvas, which
     /// decodes to RGBA and is copied once.
-    #[error("{format} image is {width}x{height} and needs about {need_mb} MB to decode and resize; the limit is {limit_mb} MB (4 bytes per pixel of the pixel limit)")]
+    #[error(
+        "{format} image is {width}x{height} and needs about {need_mb} MB to decode and resize; \
+         the limit is {limit_mb} MB (4 bytes per pixel of the pixel limit)"
+    )]
     TooMuchMemory {
+        /// The format.
         format: Format,
+        /// Width.
         width: u32,
+        /// Height.
         height: u32,
+        /// Memory the decode and resize would need, in MB.
         need_mb: u64,
+        /// The budget, in MB.
         limit_mb: u64,
     },
     /// An accepted format, but a variant fitbox cannot decode (12-bit or arithmetic JPEG).
     #[error("unsupported {format} variant: {detail}")]
-    UnsupportedVariant { format: Format, detail: String },
+    UnsupportedVariant {
+        /// The format.
+        format: Format,
+        /// Which variant.
+        detail: String,
+    },
     /// The data ends before the image does.
     #[error("{format} data is truncated: {detail}")]
-    Truncated { format: Format, detail: String },
+    Truncated {
+        /// The format.
+        format: Format,
+        /// The decoder's words.
+        detail: String,
+    },
     /// The data is damaged.
     #[error("{format} data is corrupt: {detail}")]
-    Corrupt { format: Format, detail: String },
+    Corrupt {
+        /// The format.
+        format: Format,
+        /// The decoder's words.
+        detail: String,
+    },
     /// The caller's options are out of range.
     #[error("invalid options: {0}")]
     InvalidOptions(String),

@@ -17,8 +17,11 @@ pub enum Filter {
 /// The size a source gets in the box, and the filter that makes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fit {
+    /// Fitted width.
     pub width: u32,
+    /// Fitted height.
     pub height: u32,
+    /// The filter that makes it.
     pub filter: Filter,
 }
 

@@ -7,9 +7,11 @@ use crate::{Error, Format, Limits};
 /// What the header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Probe {
+    /// The format, from the magic bytes.
     pub format: Format,
-    /// Stored (not EXIF-oriented) width and height as declared by the header.
+    /// Stored (not EXIF-oriented) width as declared by the header.
     pub width: u32,
+    /// Stored height as declared by the header.
     pub height: u32,
 }
 

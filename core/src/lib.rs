@@ -6,7 +6,8 @@
 //! The steps, each a module:
 //! [`guard`] (magic bytes, declared dimensions, limits) -> `decode` -> [`fit`] (box arithmetic
 //! on the EXIF-oriented size) -> `resize` (Lanczos2 / Mitchell, premultiplied alpha) ->
-//! `color` (YCbCr and ICC to sRGB) -> [`orient`] (EXIF 1..=8) -> SHA-256 of the RGBA pixels -> `encode`.
+//! `color` (YCbCr and ICC to sRGB) -> [`orient`] (EXIF 1..=8) -> SHA-256 of the RGBA pixels ->
+//! `encode`.
 //!
 //! Orientation and colour conversion run *after* resampling: on a 400 px image instead of a
 //! 24 MP one. Turning last gives the picture turning first would (bit-exact when the size is
@@ -45,9 +46,11 @@ pub use fitbox_api::{Format, Limits, Options, OutputFormat, DEFAULT_BOX, DEFAULT
 /// What the input was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceInfo {
+    /// The format the bytes are (sniffed, not the file name's).
     pub format: Format,
-    /// Stored width and height (before EXIF orientation).
+    /// Stored width (before EXIF orientation).
     pub width: u32,
+    /// Stored height.
     pub height: u32,
     /// EXIF orientation 1..=8 (1 when absent).
     pub orientation: u8,
@@ -56,7 +59,9 @@ pub struct SourceInfo {
 /// The thumbnail's pixels, before encoding: what the browser draws as its preview.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
+    /// Width in pixels (upright).
     pub width: u32,
+    /// Height in pixels (upright).
     pub height: u32,
     /// Straight-alpha RGBA, `width * height * 4` bytes, row-major, upright, sRGB.
     pub rgba: Vec<u8>,
@@ -64,6 +69,7 @@ pub struct Preview {
     pub opaque: bool,
     /// Lowercase hex SHA-256 of `rgba`: the identity the browser compares with the server's.
     pub pixel_sha256: String,
+    /// What the input was.
     pub source: SourceInfo,
 }
 
@@ -81,15 +87,22 @@ impl Preview {
 /// An encoded thumbnail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thumbnail {
+    /// The encoded JPEG or PNG.
     pub bytes: Vec<u8>,
+    /// JPEG (opaque) or PNG (with transparency).
     pub format: OutputFormat,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// Lowercase hex SHA-256 of the RGBA pixels (the preview's).
     pub pixel_sha256: String,
+    /// What the input was.
     pub source: SourceInfo,
 }
 
 impl Thumbnail {
+    /// `image/jpeg` or `image/png`.
     pub fn media_type(&self) -> &'static str {
         self.format.media_type()
     }

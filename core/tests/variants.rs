@@ -254,8 +254,8 @@ fn cmyk_jpegs_without_profile_and_plain_adobe_cmyk_look_like_their_source() {
         // No profile: the decoder's own CMYK/YCCK -> RGB.
         ("YCCK, no profile (ImageMagick)", ycck.clone(), 1.5),
         ("plain Adobe CMYK, no profile", plain.clone(), 1.5),
-        // A CMYK profile nobody can use: the JPEG codec's CMYK branch (Adobe inversion or YCCK), then
-        // color.rs' naive conversion.
+        // A CMYK profile nobody can use: the JPEG codec's CMYK branch (Adobe inversion or YCCK),
+        // then color.rs' naive conversion.
         ("YCCK, unusable profile", with_icc(&ycck, &bogus), 1.5),
         (
             "plain Adobe CMYK, unusable profile",

@@ -14,7 +14,14 @@ const GOLDEN: &str = include_str!("golden/pixel-sha256.txt");
 
 macro_rules! cases {
     ($($rel:literal),* $(,)?) => {
-        &[$(($rel, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/", $rel)) as &[u8])),*]
+        &[$((
+            $rel,
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/testdata/",
+                $rel
+            )) as &[u8]
+        )),*]
     };
 }
 

@@ -38,7 +38,10 @@ fn strings(text: &str) {
         assert!(key.starts_with(keys::IMAGE_PREFIX) && key.len() > keys::IMAGE_PREFIX.len());
         assert!(key.len() <= 1024 && !key.chars().any(char::is_control));
     }
-    if text.starts_with(keys::IMAGE_PREFIX) && text.len() > keys::IMAGE_PREFIX.len() && text.len() <= 1024 {
+    if text.starts_with(keys::IMAGE_PREFIX)
+        && text.len() > keys::IMAGE_PREFIX.len()
+        && text.len() <= 1024
+    {
         let c = cursor::after_key(text);
         if !text.chars().any(char::is_control) {
             let back = cursor::decode(&c);
@@ -60,7 +63,14 @@ fn strings(text: &str) {
     // Thumbnail keys: parse, rebuild, parse again to the same thing.
     if let Some(k) = keys::parse_image_key(text) {
         assert!(k.width > 0 && k.height > 0 && !k.name.is_empty() && !k.ext.is_empty());
-        let rebuilt = format!("{}{}/{}x{}.{}", keys::IMAGE_PREFIX, k.name, k.width, k.height, k.ext);
+        let rebuilt = format!(
+            "{}{}/{}x{}.{}",
+            keys::IMAGE_PREFIX,
+            k.name,
+            k.width,
+            k.height,
+            k.ext
+        );
         assert_eq!(keys::parse_image_key(&rebuilt), Some(k));
     }
 

@@ -154,7 +154,8 @@ mod tests {
     #[test]
     fn finds_unsigned_amz_headers_only_on_presigned_requests() {
         let uri: http::Uri =
-            "/b/k?x-id=PutObject&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost&X-Amz-Signature=ab"
+            "/b/k?x-id=PutObject&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost\
+             &X-Amz-Signature=ab"
                 .parse()
                 .expect("uri");
         let mut h = http::HeaderMap::new();

@@ -25,7 +25,13 @@
 //! let mut opts = fitbox_local_s3::Options::new(&dir);
 //! opts.buckets = vec!["uploads".into()];
 //! let (s3, mut created) = fitbox_local_s3::LocalS3::start(opts).await?;
-//! s3.client().put_object().bucket("uploads").key("uploads/a").body(b"hi".to_vec().into()).send().await?;
+//! s3.client()
+//!     .put_object()
+//!     .bucket("uploads")
+//!     .key("uploads/a")
+//!     .body(b"hi".to_vec().into())
+//!     .send()
+//!     .await?;
 //! let ev = created.recv().await;
 //! s3.shutdown().await;
 //! # Ok(()) }
@@ -81,7 +87,9 @@ pub struct Options {
     pub host: std::net::IpAddr,
     /// Port on `host`; 0 picks a free one.
     pub port: u16,
+    /// Access key id clients sign with.
     pub access_key: String,
+    /// Secret key clients sign with.
     pub secret_key: String,
     /// Exact origins allowed by CORS (e.g. `http://127.0.0.1:8080`); empty = no CORS layer.
     pub cors_origins: Vec<String>,
@@ -111,7 +119,9 @@ impl Options {
 /// CopyObject or CompleteMultipartUpload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectCreated {
+    /// The bucket the object was stored in.
     pub bucket: String,
+    /// Its key.
     pub key: String,
     /// Size of the stored object in bytes.
     pub size: u64,
@@ -128,8 +138,11 @@ pub struct ObjectCreated {
 /// block on its own queue. When the receiver is gone, writes are stored without an event.
 #[derive(Debug, Clone)]
 pub struct EventQueue {
+    /// Where events go (a full channel makes the PUT wait).
     pub tx: mpsc::Sender<ObjectCreated>,
+    /// Only objects created in this bucket...
     pub bucket: String,
+    /// ... under this prefix are sent.
     pub prefix: String,
 }
 
@@ -240,6 +253,7 @@ impl LocalS3 {
         format!("http://{}", self.addr)
     }
 
+    /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -114,6 +114,7 @@ impl Role {
 pub struct Caller {
     /// The owner recorded on their uploads: `oidc:{sub}` or `key:{name}`.
     pub owner: String,
+    /// What the caller may do.
     pub role: Role,
 }
 
@@ -138,8 +139,11 @@ const KEY_BYTES: usize = 32;
 /// stored: it has 256 random bits, so a fast hash is enough (nothing to brute-force).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadKey {
+    /// The key's name (its owner is `key:{name}`).
     pub name: String,
+    /// What the key may do.
     pub role: Role,
+    /// SHA-256 of the key's secret; the secret itself is stored nowhere.
     pub sha256: [u8; 32],
 }
 
@@ -155,6 +159,7 @@ impl UploadKey {
 pub struct NewKey {
     /// `fbk_...`: give this to the script (`FITBOX_KEY`); it is not stored anywhere.
     pub secret: String,
+    /// The entry for the server's `FITBOX_UPLOAD_KEYS`.
     pub key: UploadKey,
 }
 
@@ -225,6 +230,7 @@ impl UploadKeys {
         Ok(UploadKeys { keys })
     }
 
+    /// Whether no key is configured.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -349,6 +355,7 @@ struct Discovery {
 }
 
 impl OidcVerifier {
+    /// A verifier for `cfg`'s issuer; fails only when no HTTP client can be made.
     pub fn new(cfg: OidcConfig) -> Result<OidcVerifier, String> {
         let http = reqwest::Client::builder()
             .timeout(ISSUER_TIMEOUT)
@@ -362,6 +369,7 @@ impl OidcVerifier {
         })
     }
 
+    /// The issuer's configuration.
     pub fn config(&self) -> &OidcConfig {
         &self.cfg
     }
@@ -453,7 +461,10 @@ impl OidcVerifier {
                     cache.last_error = None;
                 }
                 Err(e) if cache.keys.is_some() => {
-                    tracing::warn!(error = %e, "cannot refresh the issuer's keys; using the cached ones");
+                    tracing::warn!(
+                        error = %e,
+                        "cannot refresh the issuer's keys; using the cached ones"
+                    );
                     cache.last_error = Some(e);
                 }
                 Err(e) => {
@@ -581,8 +592,11 @@ fn describe_jwt_error(e: &jsonwebtoken::errors::Error) -> String {
 /// Who may do what: the mode, the keys and the OIDC verifier, built once at start-up.
 #[derive(Debug)]
 pub struct Auth {
+    /// Who may do what.
     pub mode: AccessMode,
+    /// The upload keys accepted.
     pub keys: UploadKeys,
+    /// The OpenID issuer's token verifier, when one is configured.
     pub oidc: Option<OidcVerifier>,
 }
 

@@ -21,7 +21,9 @@ pub trait CdnInvalidator: Send + Sync + 'static {
 /// CloudFront's `CreateInvalidation` on one distribution.
 #[derive(Debug, Clone)]
 pub struct CloudFrontInvalidator {
+    /// CloudFront's client (the Lambda's role).
     pub client: aws_sdk_cloudfront::Client,
+    /// The distribution whose cache is invalidated.
     pub distribution_id: String,
 }
 

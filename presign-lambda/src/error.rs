@@ -21,29 +21,47 @@ pub enum ApiError {
     InvalidBody(String),
     /// 413 `body_too_large`.
     #[error("request body is larger than {limit} bytes")]
-    BodyTooLarge { limit: usize },
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// 415 `unsupported_content_type`: the request's own Content-Type is not JSON.
     #[error("request Content-Type must be application/json")]
     NotJson,
     /// 415 `unsupported_media_type`: the file's declared type is not accepted.
-    #[error("content_type {0:?} is not accepted; use one of {list}", list = fitbox_api::format::accepted_types_list())]
+    #[error(
+        "content_type {0:?} is not accepted; use one of {list}",
+        list = fitbox_api::format::accepted_types_list()
+    )]
     UnsupportedMediaType(String),
     /// 400 `invalid_size`: a file of 0 bytes.
     #[error("size must be at least 1 byte")]
     EmptyFile,
     /// 413 `file_too_large`.
     #[error("size {size} bytes is over the limit of {max} bytes")]
-    FileTooLarge { size: u64, max: u64 },
+    FileTooLarge {
+        /// The declared size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
     /// 400 `empty_batch`.
     #[error("the array of uploads is empty")]
     EmptyBatch,
     /// 413 `too_many_files`.
     #[error("{count} uploads in one request; at most {max} are allowed")]
-    TooManyFiles { count: usize, max: usize },
+    TooManyFiles {
+        /// Files in the request.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// One element of an array body failed; status and code are the element's.
     #[error("item {index}: {source}")]
     Item {
+        /// The element's index in the array.
         index: usize,
+        /// What is wrong with it.
         #[source]
         source: Box<ApiError>,
     },
@@ -52,7 +70,12 @@ pub enum ApiError {
     InvalidId(String),
     /// 400 `invalid_limit`.
     #[error("limit must be a whole number from 1 to {max}, got {value:?}")]
-    InvalidLimit { value: String, max: u32 },
+    InvalidLimit {
+        /// The value given.
+        value: String,
+        /// The largest allowed.
+        max: u32,
+    },
     /// 400 `invalid_cursor`.
     #[error("cursor is not one this API returned")]
     InvalidCursor,
@@ -67,7 +90,12 @@ pub enum ApiError {
     UploadNotFound(String),
     /// 404 `not_found`.
     #[error("no such route: {method} {path}")]
-    RouteNotFound { method: String, path: String },
+    RouteNotFound {
+        /// The request's method.
+        method: String,
+        /// The request's path.
+        path: String,
+    },
     /// 405 `method_not_allowed`.
     #[error("method {0} is not allowed on this route")]
     MethodNotAllowed(String),
@@ -81,7 +109,12 @@ pub enum ApiError {
     /// answer carries `WWW-Authenticate: Bearer`, with `error="invalid_token"` when a token was
     /// given).
     #[error("{reason}")]
-    Unauthenticated { reason: String, token_given: bool },
+    Unauthenticated {
+        /// Why, for the caller.
+        reason: String,
+        /// Whether a token was given (then `error="invalid_token"`).
+        token_given: bool,
+    },
     /// 403 `forbidden`: the caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -90,12 +123,18 @@ pub enum ApiError {
     ImageNotFound(String),
     /// 503 `auth_unavailable`: the OpenID issuer's keys cannot be fetched and none are cached.
     /// The detail is logged, not sent.
-    #[error("sign-in cannot be checked right now (the sign-in service's keys are unavailable); try again shortly")]
+    #[error(
+        "sign-in cannot be checked right now (the sign-in service's keys are unavailable); \
+         try again shortly"
+    )]
     AuthUnavailable(String),
     /// 429 `rate_limited`: this client or caller asked for more tickets than its allowance;
     /// `Retry-After` says when to try again.
     #[error("too many upload requests; try again in {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        /// Seconds until a ticket is allowed again.
+        retry_after_secs: u64,
+    },
     /// 408 `request_timeout`: the request was not received and answered within the limit (s).
     #[error("the request was not received and answered within {0} s")]
     RequestTimeout(u64),

@@ -10,11 +10,16 @@
 //!
 //! | route | success | errors |
 //! |---|---|---|
-//! | `GET /api/config` | 200 [`ConfigResponse`](fitbox_api::ConfigResponse) | |
-//! | `POST /api/uploads` | 201 [`UploadTicket`](fitbox_api::UploadTicket) (array body: array of tickets) | 400, 413, 415, 422 |
-//! | `GET /api/uploads/{id}` | 200 [`UploadStatus`](fitbox_api::UploadStatus) | 400, 404, 502, 503 |
-//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`](fitbox_api::ImagePage) | 400, 401, 502, 503 |
+//! | `GET /api/config` | 200 [`ConfigResponse`] | |
+//! | `POST /api/uploads` | 201 [`UploadTicket`] (array body: array of them) | 400, 413, 415, 422 |
+//! | `GET /api/uploads/{id}` | 200 [`UploadStatus`] | 400, 404, 502, 503 |
+//! | `GET /api/images?limit=&cursor=` | 200 [`ImagePage`] | 400, 401, 502, 503 |
 //! | `DELETE /api/images/{id}` | 204 | 400, 401, 403, 404, 502, 503 |
+//!
+//! [`ConfigResponse`]: fitbox_api::ConfigResponse
+//! [`UploadTicket`]: fitbox_api::UploadTicket
+//! [`UploadStatus`]: fitbox_api::UploadStatus
+//! [`ImagePage`]: fitbox_api::ImagePage
 //!
 //! Who may call what depends on the [`AccessMode`](auth::AccessMode) (see [`auth`]): in
 //! `signed-in-upload` tickets, upload status and deletes need a caller; in `private` the gallery
@@ -63,6 +68,7 @@ pub use error::ApiError;
 
 /// The wall clock, injectable for tests.
 pub trait Clock: Send + Sync + 'static {
+    /// The current time.
     fn now(&self) -> SystemTime;
 }
 
@@ -84,6 +90,7 @@ impl<F: Fn() -> SystemTime + Send + Sync + 'static> Clock for F {
 
 /// Random bits for new ids, injectable for tests.
 pub trait Entropy: Send + Sync + 'static {
+    /// 64 random bits, or why there are none.
     fn next_u64(&self) -> Result<u64, String>;
 }
 
@@ -108,8 +115,11 @@ impl<F: Fn() -> u64 + Send + Sync + 'static> Entropy for F {
 pub struct AppState {
     /// S3 client (request checksums "when required", see [`AppState::new`]).
     pub s3: aws_sdk_s3::Client,
+    /// The API's configuration.
     pub cfg: Arc<Config>,
+    /// The clock (the system's, or a test's).
     pub clock: Arc<dyn Clock>,
+    /// Randomness for ids (the OS's, or a test's).
     pub entropy: Arc<dyn Entropy>,
     /// Who is calling (mode, keys, OIDC verifier with its key cache).
     pub auth: Arc<Auth>,
@@ -220,6 +230,7 @@ impl Endpoint {
         Endpoint::DeleteImage,
     ];
 
+    /// The route's HTTP method.
     pub fn method(self) -> Method {
         match self {
             Endpoint::CreateUploads => Method::POST,

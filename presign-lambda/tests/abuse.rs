@@ -215,9 +215,20 @@ async fn huge_headers_are_refused() {
             r.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
             r
         }),
-        ("content-length 2^63", b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9223372036854775807\r\n\r\n{}".to_vec()),
-        ("bad content-length", b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".to_vec()),
-        ("garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n".to_vec()),
+        (
+            "content-length 2^63",
+            b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 9223372036854775807\r\n\r\n{}"
+                .to_vec(),
+        ),
+        (
+            "bad content-length",
+            b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".to_vec(),
+        ),
+        (
+            "garbage",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n".to_vec(),
+        ),
     ];
     let before = rss_kb();
     for (what, req) in cases {
@@ -261,7 +272,8 @@ async fn a_slow_body_gets_408_within_the_request_timeout() {
         let mut s = TcpStream::connect(&addr).unwrap();
         s.write_all(
             format!(
-                "POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                "POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n",
                 body.len()
             )
             .as_bytes(),

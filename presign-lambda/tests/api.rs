@@ -79,7 +79,8 @@ async fn a_ticket_url_takes_exactly_the_declared_bytes_and_type() {
         .expect("signed headers");
     assert_eq!(
         signed,
-        "content-length%3Bcontent-type%3Bhost%3Bif-none-match%3Bx-amz-meta-filename%3Bx-amz-meta-owner"
+        "content-length%3Bcontent-type%3Bhost%3Bif-none-match%3B\
+         x-amz-meta-filename%3Bx-amz-meta-owner"
     );
 
     let refused = |what: &'static str, r: reqwest::Response| async move {
@@ -257,7 +258,13 @@ async fn an_expired_ticket_is_refused_by_s3() {
 async fn an_array_body_gets_an_array_of_tickets() {
     let stack = Stack::start().await;
     let files: Vec<Value> = (0..5)
-        .map(|i| json!({"filename": format!("f{i}.webp"), "content_type": "image/webp", "size": 10 + i}))
+        .map(|i| {
+            json!({
+                "filename": format!("f{i}.webp"),
+                "content_type": "image/webp",
+                "size": 10 + i
+            })
+        })
         .collect();
     let r = stack.post_json("/api/uploads", &Value::Array(files)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -504,7 +511,12 @@ async fn status_moves_from_pending_to_rejected() {
     r.documented("GET", "/api/uploads/{id}");
     assert_eq!(
         r.json,
-        json!({"id": id, "status": "rejected", "code": "unrecognised", "reason": "not an image: café at 100%"})
+        json!({
+            "id": id,
+            "status": "rejected",
+            "code": "unrecognised",
+            "reason": "not an image: café at 100%"
+        })
     );
     stack.stop().await;
 }
@@ -563,28 +575,161 @@ async fn every_documented_client_error() {
     };
     let json_body = |v: &Value| v.to_string().into_bytes();
     let cases: Vec<(common::Resp, u16, &str)> = vec![
-        (raw(Some("application/json"), b"{\"filename\":".to_vec()).await, 400, "invalid_json"),
-        (raw(Some("application/json"), Vec::new()).await, 400, "invalid_json"),
-        (raw(Some("application/json"), b"\xff\xfe".to_vec()).await, 400, "invalid_json"),
-        (raw(None, json_body(&ok)).await, 415, "unsupported_content_type"),
-        (raw(Some("text/plain"), json_body(&ok)).await, 415, "unsupported_content_type"),
-        (raw(Some("application/x-www-form-urlencoded"), b"a=b".to_vec()).await, 415, "unsupported_content_type"),
-        (raw(Some("application/json"), vec![b' '; 64 * 1024 + 1]).await, 413, "body_too_large"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 5, "acl": "public-read"})).await, 422, "invalid_body"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "size": 5})).await, 422, "invalid_body"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": -1})).await, 422, "invalid_body"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": "5"})).await, 422, "invalid_body"),
-        (stack.post_json(up, &json!({"filename": 7, "content_type": "image/jpeg", "size": 5})).await, 422, "invalid_body"),
-        (stack.post_json(up, &json!("a.jpg")).await, 422, "invalid_body"),
+        (
+            raw(Some("application/json"), b"{\"filename\":".to_vec()).await,
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(Some("application/json"), Vec::new()).await,
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(Some("application/json"), b"\xff\xfe".to_vec()).await,
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(None, json_body(&ok)).await,
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            raw(Some("text/plain"), json_body(&ok)).await,
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            raw(Some("application/x-www-form-urlencoded"), b"a=b".to_vec()).await,
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            raw(Some("application/json"), vec![b' '; 64 * 1024 + 1]).await,
+            413,
+            "body_too_large",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({
+                        "filename": "a.jpg",
+                        "content_type": "image/jpeg",
+                        "size": 5,
+                        "acl": "public-read"
+                    }),
+                )
+                .await,
+            422,
+            "invalid_body",
+        ),
+        (
+            stack
+                .post_json(up, &json!({"filename": "a.jpg", "size": 5}))
+                .await,
+            422,
+            "invalid_body",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": -1}),
+                )
+                .await,
+            422,
+            "invalid_body",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": "5"}),
+                )
+                .await,
+            422,
+            "invalid_body",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": 7, "content_type": "image/jpeg", "size": 5}),
+                )
+                .await,
+            422,
+            "invalid_body",
+        ),
+        (
+            stack.post_json(up, &json!("a.jpg")).await,
+            422,
+            "invalid_body",
+        ),
         (stack.post_json(up, &json!(null)).await, 422, "invalid_body"),
         (stack.post_json(up, &json!([5])).await, 422, "invalid_body"),
-        (stack.post_json(up, &json!({"filename": "a.svg", "content_type": "image/svg+xml", "size": 5})).await, 415, "unsupported_media_type"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "content_type": "IMAGE/JPEG", "size": 5})).await, 415, "unsupported_media_type"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 0})).await, 400, "invalid_size"),
-        (stack.post_json(up, &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 1001})).await, 413, "file_too_large"),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": "a.svg", "content_type": "image/svg+xml", "size": 5}),
+                )
+                .await,
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": "a.jpg", "content_type": "IMAGE/JPEG", "size": 5}),
+                )
+                .await,
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 0}),
+                )
+                .await,
+            400,
+            "invalid_size",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!({"filename": "a.jpg", "content_type": "image/jpeg", "size": 1001}),
+                )
+                .await,
+            413,
+            "file_too_large",
+        ),
         (stack.post_json(up, &json!([])).await, 400, "empty_batch"),
-        (stack.post_json(up, &Value::Array(vec![ok.clone(); 101])).await, 413, "too_many_files"),
-        (stack.post_json(up, &json!([ok.clone(), {"filename": "b", "content_type": "image/jpeg", "size": 0}])).await, 400, "invalid_size"),
+        (
+            stack
+                .post_json(up, &Value::Array(vec![ok.clone(); 101]))
+                .await,
+            413,
+            "too_many_files",
+        ),
+        (
+            stack
+                .post_json(
+                    up,
+                    &json!([
+                        ok.clone(),
+                        {"filename": "b", "content_type": "image/jpeg", "size": 0}
+                    ]),
+                )
+                .await,
+            400,
+            "invalid_size",
+        ),
     ];
     for (i, (r, status, code)) in cases.iter().enumerate() {
         eprintln!("case {i}: {status} {code}");

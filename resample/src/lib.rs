@@ -21,6 +21,7 @@ pub enum Channels {
 }
 
 impl Channels {
+    /// Channels per pixel.
     pub fn count(self) -> usize {
         match self {
             Channels::One => 1,

@@ -1,16 +1,19 @@
 //! Configuration, read once at start-up from environment variables.
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `FITBOX_UPLOAD_BUCKET` | bucket of originals (`uploads/`, `rejected/`) | required |
-//! | `FITBOX_RESIZED_BUCKET` | bucket of thumbnails (`images/`) | required |
-//! | `FITBOX_BOX` | box to fit into, `WIDTHxHEIGHT` or one number for a square, sides 1..=4096 | `400x400` |
-//! | `FITBOX_ENLARGE` | enlarge images smaller than the box (`true`/`false`) | `false` |
-//! | `FITBOX_QUALITY` | JPEG quality 1..=100 | `85` |
-//! | `FITBOX_MAX_BYTES` | largest original in bytes; larger ones are rejected before download | `26214400` (25 MiB) |
-//! | `FITBOX_MAX_PIXELS` | most pixels (width x height) decoded | `100000000` |
-//! | `FITBOX_S3_ENDPOINT` | S3 endpoint URL, path-style (a local S3 server) | unset: AWS |
-//! | `FITBOX_S3_TIMEOUT_SECS` | seconds an S3 call attempt (or a download) may take before it is abandoned and retried; decimals allowed, up to 300 | `5` |
+//! The variables, each with its default (or "required") in parentheses:
+//!
+//! * `FITBOX_UPLOAD_BUCKET` (required): bucket of originals (`uploads/`, `rejected/`).
+//! * `FITBOX_RESIZED_BUCKET` (required): bucket of thumbnails (`images/`).
+//! * `FITBOX_BOX` (`400x400`): box to fit into, `WIDTHxHEIGHT` or one number for a square, sides
+//!   1..=4096.
+//! * `FITBOX_ENLARGE` (`false`): enlarge images smaller than the box (`true`/`false`).
+//! * `FITBOX_QUALITY` (`85`): JPEG quality 1..=100.
+//! * `FITBOX_MAX_BYTES` (`26214400`, 25 MiB): largest original in bytes; larger ones are rejected
+//!   before download.
+//! * `FITBOX_MAX_PIXELS` (`100000000`): most pixels (width x height) decoded.
+//! * `FITBOX_S3_ENDPOINT` (unset: AWS): S3 endpoint URL, path-style (a local S3 server).
+//! * `FITBOX_S3_TIMEOUT_SECS` (`5`): seconds an S3 call attempt (or a download) may take before
+//!   it is abandoned and retried; decimals allowed, up to 300.
 //!
 //! The longest side limit is fitbox-core's default (32768). Empty values count as unset.
 

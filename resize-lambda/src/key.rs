@@ -9,10 +9,18 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 pub enum KeyError {
     /// A `%` not followed by two hex digits.
     #[error("bad percent escape at byte {at} of {raw:?}")]
-    BadEscape { raw: String, at: usize },
+    BadEscape {
+        /// The key as the event sent it.
+        raw: String,
+        /// Byte offset of the bad escape.
+        at: usize,
+    },
     /// The decoded bytes are not UTF-8 (S3 keys always are).
     #[error("decoded key is not UTF-8: {raw:?}")]
-    NotUtf8 { raw: String },
+    NotUtf8 {
+        /// The key as the event sent it.
+        raw: String,
+    },
 }
 
 /// Decode an object key as S3 event notifications send it: form-URL-encoded, so `+` is a

@@ -105,6 +105,7 @@ pub enum Outcome {
     Resized(Resized),
     /// fitbox-core refused the input; the original now lives at `rejected_key`.
     Rejected {
+        /// Where the refused original now lives.
         rejected_key: String,
         /// `fitbox_core::Error::code`.
         code: String,
@@ -113,14 +114,20 @@ pub enum Outcome {
     },
     /// A repeated delivery: the original is gone and `found` (thumbnail or rejected copy)
     /// exists.
-    AlreadyDone { found: String },
+    AlreadyDone {
+        /// The key found.
+        found: String,
+    },
     /// The original is gone and nothing was made from it (deleted by someone else).
     Missing,
     /// The image was deleted (`deleted/NAME` exists): the original, and anything this run made
     /// before it saw the tombstone, were removed.
     Deleted,
     /// Not for this function (key outside `uploads/`, another bucket, an undecodable key).
-    Ignored { why: String },
+    Ignored {
+        /// Why it was ignored.
+        why: String,
+    },
 }
 
 /// A finished resize.
@@ -128,14 +135,19 @@ pub enum Outcome {
 pub struct Resized {
     /// Key of the thumbnail in the resized bucket.
     pub thumbnail_key: String,
+    /// Thumbnail width.
     pub width: u32,
+    /// Thumbnail height.
     pub height: u32,
     /// Encoded size of the thumbnail.
     pub bytes: u64,
     /// Size of the original.
     pub source_bytes: u64,
+    /// What the original was.
     pub source: fitbox_core::SourceInfo,
+    /// SHA-256 (hex) of the thumbnail's RGBA pixels.
     pub pixel_sha256: String,
+    /// How long each step took.
     pub timings: Timings,
 }
 
@@ -146,29 +158,43 @@ pub enum TransientError {
     /// An S3 call failed (network, throttling, 5xx, permissions).
     #[error("S3 {op} s3://{bucket}/{key} failed: {message}")]
     S3 {
+        /// The S3 operation (`GetObject`, ...).
         op: &'static str,
+        /// Its bucket.
         bucket: String,
+        /// Its key.
         key: String,
         /// S3 error code (`SlowDown`, `InternalError`, ...), when the service answered.
         code: Option<String>,
+        /// The error, with the SDK's context.
         message: String,
     },
     /// Reading the original's body failed part way.
     #[error("reading s3://{bucket}/{key} failed: {message}")]
     Download {
+        /// The bucket.
         bucket: String,
+        /// The key.
         key: String,
+        /// What failed.
         message: String,
     },
     /// fitbox-core failed for a reason that is not the input's fault.
     #[error("thumbnail of {key} failed: {source}")]
     Pipeline {
+        /// The original's key.
         key: String,
+        /// The pipeline's error.
         source: fitbox_core::Error,
     },
     /// The blocking resize task did not finish (panicked or was cancelled).
     #[error("thumbnail task of {key} did not finish: {message}")]
-    Task { key: String, message: String },
+    Task {
+        /// The original's key.
+        key: String,
+        /// What happened to the task.
+        message: String,
+    },
 }
 
 impl TransientError {
@@ -195,8 +221,11 @@ pub enum Error {
     /// idempotent, so the ones that succeeded are harmless to redo).
     #[error("{failed} of {total} records failed (retry the event); first: {first}")]
     Transient {
+        /// Records that failed.
         failed: usize,
+        /// Records in the event.
         total: usize,
+        /// The first failure.
         first: TransientError,
     },
 }
@@ -253,7 +282,12 @@ pub async fn handle_event(
             continue;
         };
         if let Err(e) = process_record(s3, cfg, bucket, raw_key).await {
-            tracing::error!(bucket, raw_key, error = %e, "record failed; the event will be retried");
+            tracing::error!(
+                bucket,
+                raw_key,
+                error = %e,
+                "record failed; the event will be retried"
+            );
             failures.push(e);
         }
     }
@@ -280,7 +314,12 @@ pub async fn process_record(
     let key = match decode_key(key_as_s3_sends_it) {
         Ok(k) => k,
         Err(e) => {
-            tracing::warn!(bucket, raw_key = key_as_s3_sends_it, error = %e, "undecodable key; ignored");
+            tracing::warn!(
+                bucket,
+                raw_key = key_as_s3_sends_it,
+                error = %e,
+                "undecodable key; ignored"
+            );
             return Ok(Outcome::Ignored { why: e.to_string() });
         }
     };
@@ -337,7 +376,12 @@ pub async fn process_record(
         if let Some(found) = already_done(s3, cfg, &key).await? {
             drop(got);
             delete_object(s3, bucket, &key).await?;
-            tracing::warn!(key = %key, found = %found, "already processed (a restart after a crash, or the upload URL used again); the original is deleted without a new resize");
+            tracing::warn!(
+                key = %key,
+                found = %found,
+                "already processed (a restart after a crash, or the upload URL used again); \
+                 the original is deleted without a new resize"
+            );
             return Ok(Outcome::AlreadyDone { found });
         }
     }

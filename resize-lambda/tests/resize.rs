@@ -149,7 +149,9 @@ async fn real_photos_are_resized_with_core_pixels_and_originals_deleted() {
         let thumb_key = assert_resized(&env, &key, &bytes, Some(&name)).await;
         assert_eq!(r.thumbnail_key, thumb_key);
         eprintln!(
-            "{name:48} {:>5}x{:<5} -> {:>3}x{:<3} download {:>7.1} ms  thumbnail {:>7.1} ms (decode {:>6.1}, resize {:>5.1}, colour {:>4.1}, encode {:>4.1})  upload {:>6.1} ms  delete {:>5.1} ms",
+            "{name:48} {:>5}x{:<5} -> {:>3}x{:<3} download {:>7.1} ms  \
+             thumbnail {:>7.1} ms (decode {:>6.1}, resize {:>5.1}, colour {:>4.1}, \
+             encode {:>4.1})  upload {:>6.1} ms  delete {:>5.1} ms",
             r.source.width,
             r.source.height,
             r.width,
@@ -442,7 +444,10 @@ async fn failures_on_download_and_delete_are_transient_too() {
         .await
         .expect_err("GET throttled");
     assert!(
-        matches!(&err, TransientError::S3 { op: "GetObject", code: Some(c), .. } if c == "SlowDown"),
+        matches!(
+            &err,
+            TransientError::S3 { op: "GetObject", code: Some(c), .. } if c == "SlowDown"
+        ),
         "{err:?}"
     );
     assert!(env.get(UPLOAD_BUCKET, "uploads/d.jpg").await.is_some());
@@ -597,7 +602,8 @@ async fn a_download_that_stalls_mid_body_times_out_as_transient() {
                 // 1000 bytes promised, 10 sent, then silence (the socket stays open).
                 let _ = sock
                     .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n\xFF\xD8\xFF\xE0\0\x10JFIF",
+                        b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\
+                          Content-Length: 1000\r\n\r\n\xFF\xD8\xFF\xE0\0\x10JFIF",
                     )
                     .await;
                 tokio::time::sleep(Duration::from_secs(60)).await;

@@ -5,9 +5,8 @@
 //!
 //! A thumbnail's large buffers are written once, page by page: a progressive JPEG's DCT
 //! coefficients (48 MB for a 16 MP photo), a WebP's planes. With 2 MiB pages the kernel takes up
-//! to 512 times fewer page faults for them: measured whole-process against the same binary
-//! without it, 11-13 % less time on the progressive benchmark photos and 2-8 % on the others,
-//! with the same peak memory and output. Where transparent huge pages are off (`never`) the
+//! to 512 times fewer page faults for them, with the same peak memory and output (the time it
+//! saves is in the README, "Performance"). Where transparent huge pages are off (`never`) the
 //! advice is ignored; where they are `always` the kernel does this anyway. Nothing else
 //! changes: every call goes to the system allocator.
 

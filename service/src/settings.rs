@@ -24,8 +24,11 @@ pub enum ConfigError {
     /// A variable is set to something unusable.
     #[error("{var}={value:?} is invalid: {reason}")]
     Invalid {
+        /// The variable's name.
         var: &'static str,
+        /// Its value.
         value: String,
+        /// What is wrong with it.
         reason: String,
     },
 }
@@ -48,6 +51,7 @@ pub struct Vars<F> {
 }
 
 impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// Variables read through `get` (`|k| std::env::var(k).ok()`, or a map in tests).
     pub fn new(get: F) -> Self {
         Vars { get }
     }
@@ -85,7 +89,10 @@ pub fn is_http_url(s: &str) -> bool {
     let rest = s
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"));
-    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
+    matches!(
+        rest,
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace)
+    )
 }
 
 /// `400x300` -> (400, 300); `400` -> (400, 400).

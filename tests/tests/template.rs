@@ -37,7 +37,8 @@ use serde_json::{json, Value};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
 
-/// Managed-CachingDisabled and Managed-AllViewerExceptHostHeader (fixed ids, same in every account).
+/// Managed-CachingDisabled and Managed-AllViewerExceptHostHeader (fixed ids, same in every
+/// account).
 const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
 
@@ -196,7 +197,8 @@ fn ref_(name: &str) -> Value {
 /// The ARN of this stack's distribution, as bucket policies and the presign policy write it.
 fn distribution_arn() -> Value {
     json!({
-        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:\
+                    distribution/${Distribution}"
     })
 }
 
@@ -395,7 +397,8 @@ fn expected_grants(function: &str) -> BTreeSet<String> {
     let lines: Vec<String> = match function {
         // Read and delete originals, write rejected/, write thumbnails and the owner record.
         // ListBucket on the upload bucket makes S3 answer 404 (not 403) for an original already
-        // gone (repeated delivery); the prefix-bound listing of images/ finds an existing thumbnail.
+        // gone (repeated delivery); the prefix-bound listing of images/ finds an existing
+        // thumbnail.
         "ResizeFunction" => vec![
             "s3:GetObject on UploadBucket/uploads/*".into(),
             "s3:DeleteObject on UploadBucket/uploads/*".into(),
@@ -489,7 +492,12 @@ fn invoke_permission_problems(t: &Value) -> Vec<String> {
     let mut p = Vec::new();
     let upload_arn = {
         let name = &t["Resources"]["UploadBucket"]["Properties"]["BucketName"]["Fn::Sub"];
-        json!({ "Fn::Sub": [format!("arn:${{AWS::Partition}}:s3:::{}", name[0].as_str().unwrap_or("?")), name[1]] })
+        json!({
+            "Fn::Sub": [
+                format!("arn:${{AWS::Partition}}:s3:::{}", name[0].as_str().unwrap_or("?")),
+                name[1]
+            ]
+        })
     };
     let mut seen = BTreeSet::new();
     for (name, perm) in of_type(t, "AWS::Lambda::Permission") {
@@ -887,7 +895,13 @@ const FORBIDDEN_AUTH_FLOWS: [&str; 6] = [
 fn site_urls() -> Value {
     json!([
         { "Fn::Sub": "https://${Distribution.DomainName}/" },
-        { "Fn::If": ["HasAllowedOrigin", { "Fn::Sub": "${AllowedOrigin}/" }, { "Ref": "AWS::NoValue" }] },
+        {
+            "Fn::If": [
+                "HasAllowedOrigin",
+                { "Fn::Sub": "${AllowedOrigin}/" },
+                { "Ref": "AWS::NoValue" }
+            ]
+        },
     ])
 }
 
@@ -988,7 +1002,9 @@ fn oidc_wiring_problems(t: &Value) -> Vec<String> {
         (
             "FITBOX_OIDC_ISSUER",
             cognito_or(
-                json!({ "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}" }),
+                json!({
+                    "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+                }),
                 ref_("OidcIssuer"),
             ),
         ),
@@ -1000,7 +1016,9 @@ fn oidc_wiring_problems(t: &Value) -> Vec<String> {
             "FITBOX_OIDC_AUDIENCES",
             cognito_or(
                 ref_("UserPoolClient"),
-                json!({ "Fn::If": ["HasOidcAudiences", ref_("OidcAudiences"), ref_("OidcClientId")] }),
+                json!({
+                    "Fn::If": ["HasOidcAudiences", ref_("OidcAudiences"), ref_("OidcClientId")]
+                }),
             ),
         ),
         ("FITBOX_OIDC_ROLE_CLAIM", ref_("OidcRoleClaim")),
@@ -1130,8 +1148,23 @@ fn csp_problems(t: &Value) -> Vec<String> {
     }
     let sign_in = json!({ "Fn::If": [
         "UseCognito",
-        { "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com" },
-        { "Fn::Sub": ["https://${Host}", { "Host": { "Fn::Select": [2, { "Fn::Split": ["/", { "Fn::Sub": "${OidcIssuer}///" }] }] } }] },
+        {
+            "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com \
+                        https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
+        },
+        {
+            "Fn::Sub": [
+                "https://${Host}",
+                {
+                    "Host": {
+                        "Fn::Select": [
+                            2,
+                            { "Fn::Split": ["/", { "Fn::Sub": "${OidcIssuer}///" }] }
+                        ]
+                    }
+                }
+            ]
+        },
     ] });
     if vars["SignIn"] != sign_in {
         p.push(format!(
@@ -1174,7 +1207,8 @@ fn private_mode_cdn_problems(t: &Value) -> Vec<String> {
         thumbnail_origins.push(o.value["Id"].clone());
         if !o.needs(PUBLIC_GALLERY) {
             p.push(format!(
-                "origin {} on the resized bucket exists in private mode (not under {PUBLIC_GALLERY})",
+                "origin {} on the resized bucket exists in private mode \
+                 (not under {PUBLIC_GALLERY})",
                 o.value["Id"]
             ));
         }
@@ -1207,7 +1241,8 @@ fn private_mode_cdn_problems(t: &Value) -> Vec<String> {
             let gated = policy_gated || s.needs(PUBLIC_GALLERY);
             if v["Effect"] != "Deny" && !gated {
                 p.push(format!(
-                    "{name} Statement{} ({}) lets {} read the resized bucket in private mode (not under {PUBLIC_GALLERY})",
+                    "{name} Statement{} ({}) lets {} read the resized bucket in private mode \
+                     (not under {PUBLIC_GALLERY})",
                     s.pointer, v["Sid"], v["Principal"]
                 ));
             }
@@ -1231,7 +1266,8 @@ fn private_mode_cdn_problems(t: &Value) -> Vec<String> {
     ] });
     if *base != want {
         p.push(format!(
-            "PresignFunction: FITBOX_CDN_BASE_URL is {base}, expected {want} (no CDN path in private mode)"
+            "PresignFunction: FITBOX_CDN_BASE_URL is {base}, expected {want} \
+             (no CDN path in private mode)"
         ));
     }
     p
@@ -1276,7 +1312,8 @@ fn retention_problems(t: &Value) -> Vec<String> {
     });
     if !expires_unfinished {
         p.push(format!(
-            "UploadBucket: no enabled lifecycle rule expiring uploads/ after {PARAM} days (unfinished originals kept for ever)"
+            "UploadBucket: no enabled lifecycle rule expiring uploads/ after {PARAM} days \
+             (unfinished originals kept for ever)"
         ));
     }
 
@@ -1309,7 +1346,8 @@ fn retention_problems(t: &Value) -> Vec<String> {
                 match number(&param[key]) {
                     None => p.push(format!("parameter {PARAM}: no numeric {key}")),
                     Some(days) if days * 86_400.0 <= retention + age => p.push(format!(
-                        "parameter {PARAM}: {key} {days} days is not longer than a failed event can be retried ({age} s of retries + {retention} s in {queue})"
+                        "parameter {PARAM}: {key} {days} days is not longer than a failed \
+                         event can be retried ({age} s of retries + {retention} s in {queue})"
                     )),
                     Some(_) => {}
                 }
@@ -1423,7 +1461,8 @@ fn alarm_problems(t: &Value) -> Vec<String> {
             || props["TopicArn"] != ref_(topic)
         {
             p.push(format!(
-                "{name}: Protocol {} Endpoint {} TopicArn {}: not an email to AlarmEmail from {topic}",
+                "{name}: Protocol {} Endpoint {} TopicArn {}: \
+                 not an email to AlarmEmail from {topic}",
                 props["Protocol"], props["Endpoint"], props["TopicArn"]
             ));
         }
@@ -1541,7 +1580,11 @@ fn waf_problems(t: &Value) -> Vec<String> {
         .as_str()
         .is_some_and(|d| d.contains("USD") && d.contains("us-east-1"))
     {
-        p.push("parameter WafRateLimit: description lacks WAF's price (USD) or the us-east-1 constraint".into());
+        p.push(
+            "parameter WafRateLimit: description lacks WAF's price (USD) \
+             or the us-east-1 constraint"
+                .into(),
+        );
     }
     let on = [
         json!({ "Fn::Not": [{ "Fn::Equals": [ref_("WafRateLimit"), 0] }] }),
@@ -1697,7 +1740,8 @@ fn origin_secret_problems(t: &Value) -> Vec<String> {
     }
     if !param["Default"].is_null() {
         p.push(format!(
-            "parameter OriginSecret: Default {} (a default secret is no secret, an empty one turns the check off)",
+            "parameter OriginSecret: Default {} \
+             (a default secret is no secret, an empty one turns the check off)",
             param["Default"]
         ));
     }
@@ -1745,7 +1789,8 @@ fn origin_secret_problems(t: &Value) -> Vec<String> {
         });
         if !sends {
             p.push(format!(
-                "origin {}: does not send {ORIGIN_SECRET_HEADER}: !Ref OriginSecret (custom headers {})",
+                "origin {}: does not send {ORIGIN_SECRET_HEADER}: !Ref OriginSecret \
+                 (custom headers {})",
                 o["Id"], o["OriginCustomHeaders"]
             ));
         }
@@ -1753,7 +1798,8 @@ fn origin_secret_problems(t: &Value) -> Vec<String> {
     let env = &presign_env(t)[ORIGIN_SECRET_ENV];
     if *env != ref_("OriginSecret") {
         p.push(format!(
-            "PresignFunction: {ORIGIN_SECRET_ENV} is {env}, not !Ref OriginSecret (the header's value)"
+            "PresignFunction: {ORIGIN_SECRET_ENV} is {env}, not !Ref OriginSecret \
+             (the header's value)"
         ));
     }
     for (name, o) in t["Outputs"].as_object().into_iter().flatten() {
@@ -1766,7 +1812,8 @@ fn origin_secret_problems(t: &Value) -> Vec<String> {
         .unwrap_or("");
     if !t["Outputs"]["DirectApiUrl"].is_null() && !direct.contains(ORIGIN_SECRET_HEADER) {
         p.push(format!(
-            "output DirectApiUrl: description {direct:?} does not say requests need {ORIGIN_SECRET_HEADER}"
+            "output DirectApiUrl: description {direct:?} \
+             does not say requests need {ORIGIN_SECRET_HEADER}"
         ));
     }
     p
@@ -1890,8 +1937,9 @@ fn security_headers_problems(t: &Value) -> Vec<String> {
             p.push(format!("{POLICY}: CSP {name} is {got:?}, expected 'none'"));
         }
     }
-    // Scripts from the page's origin only: Trunk's loader is a file (scripts/trunk-loader-hook.mjs),
-    // so no inline script needs 'unsafe-inline' (or a hash); the same policy as `fitbox serve`.
+    // Scripts from the page's origin only: Trunk's loader is a file
+    // (scripts/trunk-loader-hook.mjs), so no inline script needs 'unsafe-inline' (or a hash); the
+    // same policy as `fitbox serve`.
     let script = directive("script-src");
     if script != Some(vec!["'self'".into(), "'wasm-unsafe-eval'".into()]) {
         p.push(format!(
@@ -2111,7 +2159,8 @@ fn assert_caught(what: &str, check: Check, expect: &str, mutate: impl FnOnce(&mu
     let problems = check(&t);
     assert!(
         problems.iter().any(|p| p.contains(expect)),
-        "mutation '{what}' went unnoticed (wanted a problem containing {expect:?}, got {problems:?})"
+        "mutation '{what}' went unnoticed \
+         (wanted a problem containing {expect:?}, got {problems:?})"
     );
 }
 
@@ -2540,7 +2589,10 @@ fn mutation_cloudfront() {
     assert_caught("short HSTS", check, "HSTS", |t| {
         set(
             t,
-            &format!("{RES}/SecurityHeadersPolicy/Properties/ResponseHeadersPolicyConfig/SecurityHeadersConfig/StrictTransportSecurity/AccessControlMaxAgeSec"),
+            &format!(
+                "{RES}/SecurityHeadersPolicy/Properties/ResponseHeadersPolicyConfig/\
+                 SecurityHeadersConfig/StrictTransportSecurity/AccessControlMaxAgeSec"
+            ),
             json!(300),
         )
     });
@@ -2628,7 +2680,9 @@ fn mutation_iam_delete_and_invalidate() {
         set(
             t,
             &format!("{s}/Resource"),
-            json!({"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}),
+            json!({
+                "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"
+            }),
         )
     });
     assert_caught("another distribution", check, distribution, |t| {
@@ -2735,7 +2789,12 @@ fn mutation_owner_records_expire() {
         push(
             t,
             &rules,
-            json!({"Id": "ExpireOwners", "Status": "Enabled", "Prefix": "owners/", "ExpirationInDays": 30}),
+            json!({
+                "Id": "ExpireOwners",
+                "Status": "Enabled",
+                "Prefix": "owners/",
+                "ExpirationInDays": 30
+            }),
         )
     });
     assert_caught("everything expires", check, expires, |t| {
@@ -2749,7 +2808,12 @@ fn mutation_owner_records_expire() {
         push(
             t,
             &rules,
-            json!({"Id": "ExpireO", "Status": "Enabled", "Filter": {"Prefix": "o"}, "ExpirationDate": "2030-01-01T00:00:00Z"}),
+            json!({
+                "Id": "ExpireO",
+                "Status": "Enabled",
+                "Filter": {"Prefix": "o"},
+                "ExpirationDate": "2030-01-01T00:00:00Z"
+            }),
         )
     });
     assert_caught("abort rule gains an expiry", check, expires, |t| {
@@ -3062,7 +3126,8 @@ fn mutation_oidc_wiring() {
 fn mutation_csp() {
     let check: Check = csp_problems;
     let csp = format!(
-        "{RES}/SecurityHeadersPolicy/Properties/ResponseHeadersPolicyConfig/SecurityHeadersConfig/ContentSecurityPolicy/ContentSecurityPolicy/Fn::Sub"
+        "{RES}/SecurityHeadersPolicy/Properties/ResponseHeadersPolicyConfig/\
+         SecurityHeadersConfig/ContentSecurityPolicy/ContentSecurityPolicy/Fn::Sub"
     );
     let edit_text = |t: &mut Value, from: &str, to: &str| {
         let text = t.pointer_mut(&format!("{csp}/0")).unwrap();
@@ -3337,7 +3402,8 @@ fn mutation_unfinished_uploads_kept_for_ever() {
             remove(
                 t,
                 &format!(
-                    "{RES}/ResizedBucket/Properties/LifecycleConfiguration/Rules/0/NoncurrentVersionExpiration"
+                    "{RES}/ResizedBucket/Properties/LifecycleConfiguration/\
+                     Rules/0/NoncurrentVersionExpiration"
                 ),
             )
         },
@@ -3752,10 +3818,13 @@ fn mutation_allowed_origin() {
         "accepts \"http://127x0x0x1\"",
         |t| {
             set(
-            t,
-            pattern,
-            json!("^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^http://(localhost|127.0.0.1)(:[0-9]{1,5})?$"),
-        )
+                t,
+                pattern,
+                json!(
+                    "^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|\
+                     ^http://(localhost|127.0.0.1)(:[0-9]{1,5})?$"
+                ),
+            )
         },
     );
     assert_caught(
@@ -3764,10 +3833,13 @@ fn mutation_allowed_origin() {
         "accepts \"https://example.com/app\"",
         |t| {
             set(
-            t,
-            pattern,
-            json!("^$|^https://[A-Za-z0-9./-]+(:[0-9]{1,5})?$|^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"),
-        )
+                t,
+                pattern,
+                json!(
+                    "^$|^https://[A-Za-z0-9./-]+(:[0-9]{1,5})?$|\
+                     ^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"
+                ),
+            )
         },
     );
     assert_caught("anything", check, "accepts \"*\"", |t| {
@@ -3791,17 +3863,23 @@ fn mutation_allowed_origin() {
         "refuses \"https://photos.example.co.uk:8443\"",
         |t| {
             set(
-            t,
-            pattern,
-            json!("^$|^https://[A-Za-z0-9.-]+$|^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"),
-        )
+                t,
+                pattern,
+                json!(
+                    "^$|^https://[A-Za-z0-9.-]+$|\
+                     ^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"
+                ),
+            )
         },
     );
     assert_caught("empty refused", check, "refuses \"\"", |t| {
         set(
             t,
             pattern,
-            json!("^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"),
+            json!(
+                "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|\
+                 ^http://(localhost|127[.]0[.]0[.]1)(:[0-9]{1,5})?$"
+            ),
         )
     });
     assert_caught("no pattern", check, "no AllowedPattern", |t| {

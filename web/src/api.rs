@@ -9,14 +9,18 @@ use web_sys::{Headers, RequestInit, Response};
 use crate::urls::ApiBase;
 use crate::util::js_message;
 
+/// Why a call to the API failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// No answer at all (offline, connection refused, CORS).
     Network(String),
     /// The API answered with an error status and (usually) an error body.
     Http {
+        /// The HTTP status code.
         status: u16,
+        /// The error body's code (e.g. `too_many_bytes`); `http` when the body was not one.
         code: String,
+        /// The error body's message, to show; a generic text when the body was not one.
         message: String,
     },
     /// The answer was not the JSON we expect.
@@ -24,6 +28,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Whether there was no answer at all (offline, refused, CORS): asking again may succeed.
     pub fn is_network(&self) -> bool {
         matches!(self, ApiError::Network(_))
     }
@@ -38,6 +43,7 @@ impl ApiError {
         self.status() == Some(401)
     }
 
+    /// The HTTP status of an error answer; `None` for network and decode errors.
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Http { status, .. } => Some(*status),
@@ -75,27 +81,34 @@ impl std::fmt::Display for ApiError {
 /// The API client: cheap to clone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Client {
+    /// Where the API is: the page's own origin or another one.
     pub base: ApiBase,
 }
 
 impl Client {
+    /// A client of the API at `base`.
     pub fn new(base: ApiBase) -> Self {
         Client { base }
     }
 
+    /// `GET /api/config`: the server's limits, thumbnail box and sign-in settings.
     pub async fn config(&self) -> Result<ConfigResponse, ApiError> {
         get_json(&self.base.config()).await
     }
 
+    /// `POST /api/uploads`: a signed ticket to upload one file.
     pub async fn create_upload(&self, req: &UploadRequest) -> Result<UploadTicket, ApiError> {
         let body = serde_json::to_string(req).map_err(|e| ApiError::Decode(e.to_string()))?;
         send_json("POST", &self.base.uploads(), Some(&body)).await
     }
 
+    /// `GET /api/uploads/{id}`: whether the upload's thumbnail is pending, ready or refused.
     pub async fn upload_status(&self, id: &str) -> Result<UploadStatus, ApiError> {
         get_json(&self.base.upload_status(id)).await
     }
 
+    /// `GET /api/images`: one gallery page, newest first, of at most `limit` images after
+    /// `cursor`.
     pub async fn images(&self, limit: u32, cursor: Option<&str>) -> Result<ImagePage, ApiError> {
         get_json(&self.base.images(limit, cursor)).await
     }
@@ -166,7 +179,10 @@ mod tests {
     fn error_bodies_become_messages() {
         let e = ApiError::from_answer(
             413,
-            r#"{"error":{"code":"too_many_bytes","message":"the file is 30.0 MiB; the limit is 25.0 MiB"}}"#,
+            concat!(
+                r#"{"error":{"code":"too_many_bytes","#,
+                r#""message":"the file is 30.0 MiB; the limit is 25.0 MiB"}}"#,
+            ),
         );
         assert!(e.is_refusal());
         assert_eq!(e.status(), Some(413));

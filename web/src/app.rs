@@ -38,6 +38,7 @@ fn carries_files(ev: &web_sys::DragEvent) -> bool {
         .unwrap_or(false)
 }
 
+/// The whole page: the drop target, the file picker, one card per file and the gallery.
 #[component]
 pub fn App() -> impl IntoView {
     let ctrl = Controller::new(api_base());
@@ -123,7 +124,9 @@ pub fn App() -> impl IntoView {
                     <span class="logo" aria-hidden="true"></span>
                     <span class="name">"fitbox"</span>
                 </div>
-                <p class="tagline">"What you see before uploading is, pixel for pixel, what the gallery stores."</p>
+                <p class="tagline">
+                    "What you see before uploading is, pixel for pixel, what the gallery stores."
+                </p>
                 <div class="account">{account}</div>
             </header>
             <main>
@@ -144,7 +147,9 @@ pub fn App() -> impl IntoView {
                         fallback=move || view! {
                             <p class="signin-needed">"Sign in to upload images."</p>
                             <Show when=sign_in_offered>
-                                <button class="btn btn-primary" on:click=move |_| ctrl.sign_in()>"Sign in"</button>
+                                <button class="btn btn-primary" on:click=move |_| ctrl.sign_in()>
+                                    "Sign in"
+                                </button>
                             </Show>
                         }
                     >
@@ -155,14 +160,22 @@ pub fn App() -> impl IntoView {
                 {move || ctrl.notice.get().map(|msg| view! {
                     <div class="banner" role="alert">
                         <span>{msg}</span>
-                        <button class="btn" on:click=move |_| ctrl.notice.set(None)>"Dismiss"</button>
+                        <button class="btn" on:click=move |_| ctrl.notice.set(None)>
+                            "Dismiss"
+                        </button>
                     </div>
                 })}
                 {move || match ctrl.config.get() {
                     ConfigState::Failed(err) => view! {
                         <div class="banner" role="alert">
-                            <span>"Cannot load the server's settings: " {err} ". Previews wait until they arrive."</span>
-                            <button class="btn" on:click=move |_| ctrl.load_config()>"Try again"</button>
+                            <span>
+                                "Cannot load the server's settings: "
+                                {err}
+                                ". Previews wait until they arrive."
+                            </span>
+                            <button class="btn" on:click=move |_| ctrl.load_config()>
+                                "Try again"
+                            </button>
                         </div>
                     }.into_any(),
                     _ => ().into_any(),
@@ -210,7 +223,9 @@ fn Uploads(ctrl: Controller) -> impl IntoView {
                 <div class="section-head">
                     <h2>"Uploads"</h2>
                     <span class="count" aria-live="polite">{summary}</span>
-                    <button class="btn btn-quiet" on:click=move |_| ctrl.clear_finished()>"Clear finished"</button>
+                    <button class="btn btn-quiet" on:click=move |_| ctrl.clear_finished()>
+                        "Clear finished"
+                    </button>
                 </div>
                 <ul class="cards" role="list">
                     <For each=move || ctrl.cards.get() key=|h| h.id let:h>
@@ -264,18 +279,32 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
 
     let status = move || card.with(|c| c.stage.status());
     let alt_name = name.clone();
-    let picture_view = move || {
-        match pic.get() {
-        Picture::Working => view! { <div class="shimmer" aria-label="Making the preview"></div> }.into_any(),
-        Picture::Refused => view! { <div class="refused-icon" aria-hidden="true">"!"</div> }.into_any(),
+    let picture_view = move || match pic.get() {
+        Picture::Working => {
+            view! { <div class="shimmer" aria-label="Making the preview"></div> }.into_any()
+        }
+        Picture::Refused => {
+            view! { <div class="refused-icon" aria-hidden="true">"!"</div> }.into_any()
+        }
         Picture::Preview(w, h) => view! {
-            <canvas node_ref=canvas width=w height=h role="img"
-                aria-label=format!("Preview of {alt_name}, computed in this browser")></canvas>
-        }.into_any(),
+            <canvas
+                node_ref=canvas
+                width=w
+                height=h
+                role="img"
+                aria-label=format!("Preview of {alt_name}, computed in this browser")
+            ></canvas>
+        }
+        .into_any(),
         Picture::Server { url, width, height } => view! {
-            <img src=url width=width height=height alt=format!("Thumbnail of {alt_name}, made by the server")/>
-        }.into_any(),
-    }
+            <img
+                src=url
+                width=width
+                height=height
+                alt=format!("Thumbnail of {alt_name}, made by the server")
+            />
+        }
+        .into_any(),
     };
 
     let facts = move || {
@@ -353,16 +382,23 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                 Some(true) => view! {
                     <p class="verdict same" title=format!("pixel SHA-256 {server}")>
                         <span class="dot" aria-hidden="true"></span>
-                        "Pixel-identical to the preview · sha256 " <code>{format::short_hash(&server).to_string()}</code>
+                        "Pixel-identical to the preview · sha256 "
+                        <code>{format::short_hash(&server).to_string()}</code>
                     </p>
-                }.into_any(),
+                }
+                .into_any(),
                 Some(false) => view! {
                     <p class="verdict differs" title=format!("server {server}")>
                         <span class="dot" aria-hidden="true"></span>
-                        "Differs from the preview · server sha256 " <code>{format::short_hash(&server).to_string()}</code>
+                        "Differs from the preview · server sha256 "
+                        <code>{format::short_hash(&server).to_string()}</code>
                     </p>
-                }.into_any(),
-                None => view! { <p class="verdict">"The server did not report a pixel hash."</p> }.into_any(),
+                }
+                .into_any(),
+                None => view! {
+                    <p class="verdict">"The server did not report a pixel hash."</p>
+                }
+                .into_any(),
             }
         })
     };
@@ -389,9 +425,15 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
             class="card"
             data-status=status
             data-filename=name.clone()
-            data-preview-width=move || card.with(|c| c.preview.as_ref().map(|p| p.width.to_string()))
-            data-preview-height=move || card.with(|c| c.preview.as_ref().map(|p| p.height.to_string()))
-            data-preview-sha256=move || card.with(|c| c.preview.as_ref().map(|p| p.pixel_sha256.clone()))
+            data-preview-width=move || {
+                card.with(|c| c.preview.as_ref().map(|p| p.width.to_string()))
+            }
+            data-preview-height=move || {
+                card.with(|c| c.preview.as_ref().map(|p| p.height.to_string()))
+            }
+            data-preview-sha256=move || {
+                card.with(|c| c.preview.as_ref().map(|p| p.pixel_sha256.clone()))
+            }
             data-preview-ms=move || card.with(|c| c.preview_ms.map(|m| format!("{m:.1}")))
             data-worker-ms=move || card.with(|c| c.worker_ms.map(|m| format!("{m:.1}")))
             data-identical=identical
@@ -410,8 +452,17 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                 <p class="facts">{facts}</p>
                 <p class="line">{line}</p>
                 {move || progress().map(|p| view! {
-                    <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=p
-                        aria-label=format!("Upload of {}", card.with_untracked(|c| c.filename.clone()))>
+                    <div
+                        class="bar"
+                        role="progressbar"
+                        aria-valuemin="0"
+                        aria-valuemax="100"
+                        aria-valuenow=p
+                        aria-label=format!(
+                            "Upload of {}",
+                            card.with_untracked(|c| c.filename.clone())
+                        )
+                    >
                         <div class="fill" style:width=format!("{p}%")></div>
                     </div>
                 })}
@@ -419,13 +470,21 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                 <p class="timing">{timing}</p>
                 <div class="actions">
                     <Show when=move || card.with(Card::can_cancel)>
-                        <button class="btn btn-quiet" on:click=move |_| ctrl.cancel(id)>"Cancel"</button>
+                        <button class="btn btn-quiet" on:click=move |_| ctrl.cancel(id)>
+                            "Cancel"
+                        </button>
                     </Show>
                     <Show when=move || card.with(Card::can_retry)>
                         <button class="btn" on:click=move |_| ctrl.retry(id)>"Retry"</button>
                     </Show>
                     <Show when=move || card.with(|c| c.stage.is_settled())>
-                        <button class="btn btn-quiet" aria-label="Remove from the list" on:click=move |_| ctrl.dismiss(id)>"Remove"</button>
+                        <button
+                            class="btn btn-quiet"
+                            aria-label="Remove from the list"
+                            on:click=move |_| ctrl.dismiss(id)
+                        >
+                            "Remove"
+                        </button>
                     </Show>
                 </div>
             </div>

@@ -22,12 +22,18 @@ use fitbox_api::OidcInfo;
 /// Tokens of the signed-in person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
+    /// The OpenID ID token (a JWT), when the provider sent one.
     pub id_token: Option<String>,
+    /// The access token; the API gets it only when it is a JWT (see [`Session::bearer`]).
     pub access_token: String,
+    /// The refresh token, when the provider sent one: it renews the session before it
+    /// expires.
     pub refresh_token: Option<String>,
     /// `Date.now()` milliseconds when the access token expires.
     pub expires_at_ms: f64,
+    /// The provider's token endpoint, where the session is renewed.
     pub token_endpoint: String,
+    /// This app's OpenID client id at the provider.
     pub client_id: String,
 }
 
@@ -114,29 +120,41 @@ fn base64url_decode(s: &str) -> Option<Vec<u8>> {
 /// What a sign-in under way keeps across the trip to the provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
+    /// The PKCE code verifier; its SHA-256 went to the provider as `code_challenge`.
     pub verifier: String,
+    /// The random `state` sent to the provider; the redirect back must carry the same.
     pub state: String,
+    /// Where the provider sends the person back; the token request repeats it.
     pub redirect_uri: String,
+    /// The provider's token endpoint, where the code is traded for tokens.
     pub token_endpoint: String,
+    /// This app's OpenID client id at the provider.
     pub client_id: String,
 }
 
 /// The parts of the discovery document used here.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Discovery {
+    /// The issuer the document speaks for; it must be the one `GET /api/config` names.
     pub issuer: String,
+    /// Where the person is sent to sign in.
     pub authorization_endpoint: String,
+    /// Where codes and refresh tokens are traded for tokens.
     pub token_endpoint: String,
 }
 
 /// The token endpoint's answer.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenAnswer {
+    /// The new access token.
     pub access_token: String,
+    /// The ID token, when the provider sent one (a refresh may leave it out).
     #[serde(default)]
     pub id_token: Option<String>,
+    /// A refresh token, when the provider sent one (a refresh may leave it out).
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// Seconds until the access token expires; 300 is assumed when absent.
     #[serde(default)]
     pub expires_in: Option<f64>,
 }
@@ -493,22 +511,27 @@ pub use native::*;
 mod native {
     use super::*;
 
+    /// The current session: always `None` without a browser.
     pub fn session() -> Option<Session> {
         None
     }
 
+    /// Always an error: signing in needs a browser.
     pub async fn sign_in(_oidc: &OidcInfo) -> Result<(), String> {
         Err("signing in needs a browser".into())
     }
 
+    /// Never a redirect back from the provider: always `Ok(false)`.
     pub async fn complete_sign_in() -> Result<bool, String> {
         Ok(false)
     }
 
+    /// No token: nobody is signed in without a browser.
     pub async fn bearer() -> Option<String> {
         None
     }
 
+    /// Nothing to forget without a browser.
     pub fn sign_out() {}
 }
 

@@ -1,11 +1,11 @@
 //! One file's card: what it shows and the only ways it can move.
 //!
 //! ```text
-//! previewing ──ok──> ready ──start──> uploading ──sent──> processing ──ready──> done
-//!     │                ▲  │              │  ▲ (one automatic retry)   │
-//!     └─refused─> rejected │              │  └─────────┘               └─refused─> rejected
-//!                          │              ├─failed─> failed ──retry──> ready
-//!                          └─cancel─> cancelled <─cancel─┘    (cancelled ──retry──> ready)
+//! previewing --ok--> ready --start--> uploading --sent--> processing --ready--> done
+//!     |                ^  |              |  ^ (one automatic retry)   |
+//!     +-refused-> rejected |              |  +---------+               +-refused-> rejected
+//!                          |              +-failed-> failed --retry--> ready
+//!                          +-cancel-> cancelled <-cancel-+    (cancelled --retry--> ready)
 //! ```
 //!
 //! `data-status` on the card is [`Stage::status`]: `previewing | ready | uploading | processing |
@@ -16,14 +16,21 @@ use fitbox_api::ImageEntry;
 /// What the worker computed: core's preview, minus the pixels (those stay in JS memory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewInfo {
+    /// Width of the preview's pixels (the thumbnail's size), in px.
     pub width: u32,
+    /// Height of the preview's pixels (the thumbnail's size), in px.
     pub height: u32,
     /// Input format id (`jpeg`, `png`, `webp`, `gif`).
     pub format: String,
+    /// Width of the original as stored in the file (before `orientation`), in px.
     pub source_width: u32,
+    /// Height of the original as stored in the file (before `orientation`), in px.
     pub source_height: u32,
+    /// EXIF orientation of the original (1 to 8, 1: as stored), applied to the preview.
     pub orientation: u8,
+    /// Whether the image is fully opaque (has no transparency).
     pub opaque: bool,
+    /// Hex SHA-256 of the preview's RGBA pixels, compared with the server's thumbnail.
     pub pixel_sha256: String,
 }
 
@@ -47,31 +54,44 @@ pub enum RejectedBy {
     Server,
 }
 
+/// Where a card is on its way from file to thumbnail (see the module docs for the moves).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stage {
+    /// The worker is making the preview (or it waits for the server's config).
     Previewing,
     /// Preview shown; waiting for an upload slot.
     Ready,
+    /// Asking for a ticket and sending the bytes to storage.
     Uploading {
+        /// Bytes sent so far.
         sent: u64,
+        /// Bytes to send in all.
         total: u64,
         /// 1 for the first try, 2 for the automatic retry.
         attempt: u8,
     },
     /// The bytes are stored; the server is making the thumbnail.
     Processing,
+    /// The thumbnail is ready.
     Done {
+        /// The finished image's gallery entry.
         image: ImageEntry,
         /// Whether the server's pixel SHA-256 equals the preview's (`None`: not reported).
         identical: Option<bool>,
     },
+    /// The file was refused; trying again cannot help.
     Rejected {
+        /// Who refused it.
         by: RejectedBy,
+        /// Why, in the refuser's words.
         reason: String,
     },
+    /// Gave up on an error that a retry by hand may fix (network, storage, timeout...).
     Failed {
+        /// What went wrong, to show on the card.
         reason: String,
     },
+    /// Cancelled by hand while waiting for its upload or during it.
     Cancelled,
 }
 
@@ -102,20 +122,32 @@ impl Stage {
 /// Everything that can happen to a card.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// The worker made the preview.
     Previewed(PreviewInfo),
+    /// The preview refused the file (the reason): it is never uploaded.
     PreviewRefused(String),
+    /// The card got an upload slot.
     UploadStarted,
+    /// The PUT's progress, from the request's `progress` events.
     Progress {
+        /// Bytes sent so far.
         sent: u64,
+        /// Bytes to send in all.
         total: u64,
     },
     /// The network failed and the upload starts over (once).
     Retrying,
+    /// The API refused the ticket with a client error (the reason).
     ApiRefused(String),
+    /// Storage has the bytes; the server makes the thumbnail next.
     Uploaded,
+    /// The server finished the thumbnail (the image's gallery entry).
     ServerReady(ImageEntry),
+    /// The server's pipeline refused the stored file (the reason).
     ServerRefused(String),
+    /// An error that a retry by hand may fix (the reason).
     Failed(String),
+    /// The person cancelled the card.
     Cancel,
     /// Try again by hand after `failed` or `cancelled`.
     Retry,
@@ -124,7 +156,9 @@ pub enum Event {
 /// An event that does not apply to the card's stage (a bug, or a late callback).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidTransition {
+    /// The card's stage, as its `data-status` value.
     pub from: &'static str,
+    /// The event's variant name, without its fields.
     pub event: String,
 }
 
@@ -137,10 +171,15 @@ impl std::fmt::Display for InvalidTransition {
 /// One dropped or picked file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Card {
+    /// The card's id in this page, also its preview job and upload queue key.
     pub id: u32,
+    /// The file's name, as the browser gives it.
     pub filename: String,
+    /// The file's size in bytes.
     pub size: u64,
+    /// Where the card is; it moves through [`Card::apply`].
     pub stage: Stage,
+    /// What the worker computed, once the preview is made.
     pub preview: Option<PreviewInfo>,
     /// Drop (or pick) to pixels on the canvas, measured in the page.
     pub preview_ms: Option<f64>,
@@ -149,6 +188,7 @@ pub struct Card {
 }
 
 impl Card {
+    /// A card for a file just dropped or picked, in [`Stage::Previewing`].
     pub fn new(id: u32, filename: impl Into<String>, size: u64) -> Self {
         Card {
             id,
@@ -224,10 +264,12 @@ impl Card {
         Ok(())
     }
 
+    /// Whether cancelling applies: the card waits for its upload or is uploading.
     pub fn can_cancel(&self) -> bool {
         matches!(self.stage, Stage::Ready | Stage::Uploading { .. })
     }
 
+    /// Whether retrying applies: failed or cancelled, with a preview to upload.
     pub fn can_retry(&self) -> bool {
         matches!(self.stage, Stage::Failed { .. } | Stage::Cancelled) && self.preview.is_some()
     }

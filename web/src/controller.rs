@@ -28,7 +28,9 @@ const PROCESSING_TIMEOUT_MS: f64 = 180_000.0;
 /// One card in the list: its id and its state.
 #[derive(Debug, Clone, Copy)]
 pub struct CardHandle {
+    /// The card's id (the same as in `card`).
     pub id: u32,
+    /// The card, in its own signal so that an update redraws only its view.
     pub card: RwSignal<Card>,
 }
 
@@ -39,15 +41,20 @@ pub enum SignIn {
     Unknown,
     /// The server names no OpenID provider (open, or upload keys only).
     NotOffered,
+    /// The server names a provider and nobody is signed in in this tab.
     SignedOut,
     /// Signed in; the text says who.
     SignedIn(String),
 }
 
+/// Where reading `GET /api/config` stands; previews wait for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigState {
+    /// Asked; no answer yet.
     Loading,
+    /// The server's config.
     Ready(ConfigResponse),
+    /// The config could not be read (the error, to show).
     Failed(String),
 }
 
@@ -65,18 +72,25 @@ struct Runtime {
     next_id: u32,
 }
 
+/// The app's state (signals) and the steps that move the cards; `Copy`, for handlers.
 #[derive(Clone, Copy)]
 pub struct Controller {
+    /// The cards, in the order their files came.
     pub cards: RwSignal<Vec<CardHandle>>,
+    /// Where reading the server's config stands.
     pub config: RwSignal<ConfigState>,
+    /// Who is signed in.
     pub sign_in: RwSignal<SignIn>,
     /// A message about the page as a whole (a failed sign-in, files dropped while signed out).
     pub notice: RwSignal<Option<String>>,
+    /// The gallery's state.
     pub gallery: Gallery,
     rt: StoredValue<Runtime, LocalStorage>,
 }
 
 impl Controller {
+    /// State for the API at `api`, with a pool of up to 2 preview workers; nothing is asked
+    /// before [`Controller::start`].
     pub fn new(api: ApiBase) -> Self {
         let max_workers = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency() as usize)
@@ -106,6 +120,7 @@ impl Controller {
         self.rt.try_update_value(f)
     }
 
+    /// A clone of the API client.
     pub fn client(&self) -> Client {
         self.rt(|r| r.client.clone()).unwrap_or_default()
     }
@@ -159,6 +174,8 @@ impl Controller {
         self.gallery.load_more(self.client());
     }
 
+    /// Read `GET /api/config`, then set who is signed in and start the previews that
+    /// waited for it.
     pub fn load_config(self) {
         self.config.set(ConfigState::Loading);
         let client = self.client();
@@ -455,7 +472,8 @@ impl Controller {
                     }
                     UploadState::Pending => {}
                 },
-                // Not listed yet, a hiccup, or offline for a moment: keep asking until the deadline.
+                // Not listed yet, a hiccup, or offline for a moment: keep asking until the
+                // deadline.
                 Err(e) if e.is_network() || e.status() == Some(404) || !e.is_refusal() => {}
                 Err(e) => {
                     self.apply(id, Event::Failed(e.to_string()));
@@ -482,6 +500,7 @@ impl Controller {
         self.gallery.add_new(image);
     }
 
+    /// Cancel card `id`: take it out of the upload queue and abort its request, if any.
     pub fn cancel(self, id: u32) {
         let (removed, xhr) = self
             .rt(|r| (r.queue.remove(&id), r.requests.remove(&id)))
@@ -495,6 +514,7 @@ impl Controller {
         }
     }
 
+    /// Try a failed or cancelled card again by hand: it goes back in the upload queue.
     pub fn retry(self, id: u32) {
         if self.apply(id, Event::Retry) {
             self.enqueue(id);

@@ -48,6 +48,7 @@ pub enum Paging {
 }
 
 impl Paging {
+    /// Where the list stands after a page whose `next_cursor` was `page_cursor`.
     pub fn after(page_cursor: Option<String>) -> Paging {
         match page_cursor {
             Some(c) if !c.is_empty() => Paging::More(c),
@@ -68,9 +69,13 @@ impl Paging {
 /// The gallery's state: all signals, so it is `Copy`.
 #[derive(Debug, Clone, Copy)]
 pub struct Gallery {
+    /// The images shown, newest first.
     pub images: RwSignal<Vec<ImageEntry>>,
+    /// Where the list stands.
     pub paging: RwSignal<Paging>,
+    /// Whether a page is loading.
     pub loading: RwSignal<bool>,
+    /// Why the last page failed; no more pages load until [`Gallery::retry`].
     pub error: RwSignal<Option<String>>,
     /// The outcome of the last delete, for the live region.
     pub message: RwSignal<Option<String>>,
@@ -86,6 +91,7 @@ impl Default for Gallery {
 }
 
 impl Gallery {
+    /// An empty gallery; nothing loads before [`Gallery::start`].
     pub fn new() -> Self {
         Gallery {
             images: RwSignal::new(Vec::new()),
@@ -185,6 +191,7 @@ impl Gallery {
         self.load_more(client);
     }
 
+    /// Show a just-finished upload at the top.
     pub fn add_new(self, image: ImageEntry) {
         self.images.update(|shown| add_newest(shown, image));
     }
@@ -192,7 +199,12 @@ impl Gallery {
 
 /// `<section aria-label="Gallery">` of lazy `<img>`s.
 #[component]
-pub fn GalleryView(gallery: Gallery, client: Client) -> impl IntoView {
+pub fn GalleryView(
+    /// The gallery's state.
+    gallery: Gallery,
+    /// The API client that loads the pages and deletes images.
+    client: Client,
+) -> impl IntoView {
     let sentinel = NodeRef::<leptos::html::Div>::new();
     let observer = observe_end(sentinel, gallery, client.clone());
     // After every page (or error/retry), look again: if the end is still in view, the
@@ -211,10 +223,16 @@ pub fn GalleryView(gallery: Gallery, client: Client) -> impl IntoView {
     let retry_client = client.clone();
     let delete_client = client.clone();
     view! {
-        <section class="gallery" aria-label="Gallery" aria-busy=move || gallery.loading.get().to_string()>
+        <section
+            class="gallery"
+            aria-label="Gallery"
+            aria-busy=move || gallery.loading.get().to_string()
+        >
             <div class="section-head">
                 <h2>"Gallery"</h2>
-                <span class="count">{move || count_label(count(), gallery.paging.with(|p| *p == Paging::End))}</span>
+                <span class="count">
+                    {move || count_label(count(), gallery.paging.with(|p| *p == Paging::End))}
+                </span>
             </div>
             <p class="gallery-message" role="status" aria-live="polite">
                 {move || gallery.message.get()}
@@ -233,18 +251,27 @@ pub fn GalleryView(gallery: Gallery, client: Client) -> impl IntoView {
                     view! {
                         <div class="state state-error" role="alert">
                             <p><strong>"The gallery could not be loaded."</strong>" "{err}</p>
-                            <button class="btn" on:click=move |_| gallery.retry(client.clone())>"Try again"</button>
+                            <button class="btn" on:click=move |_| gallery.retry(client.clone())>
+                                "Try again"
+                            </button>
                         </div>
                     }.into_any()
                 } else if empty && ended {
                     view! {
                         <div class="state state-empty">
                             <p class="big">"No images yet"</p>
-                            <p>"Drop photos anywhere on this page; they appear here once resized."</p>
+                            <p>
+                                "Drop photos anywhere on this page; they appear here once resized."
+                            </p>
                         </div>
                     }.into_any()
                 } else if loading {
-                    view! { <div class="state state-loading" aria-live="polite"><span class="spinner"></span>"Loading images…"</div> }.into_any()
+                    view! {
+                        <div class="state state-loading" aria-live="polite">
+                            <span class="spinner"></span>
+                            "Loading images…"
+                        </div>
+                    }.into_any()
                 } else if ended {
                     view! { <div class="state state-end">"That's everything."</div> }.into_any()
                 } else {
@@ -281,7 +308,12 @@ fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoVi
         }
     });
     view! {
-        <li class="tile" class:extreme=extreme data-id=img.id.clone() data-can-delete=img.can_delete.to_string()>
+        <li
+            class="tile"
+            class:extreme=extreme
+            data-id=img.id.clone()
+            data-can-delete=img.can_delete.to_string()
+        >
             <a href=img.url.clone() target="_blank" rel="noopener" title=title>
                 <img
                     src=img.url.clone()

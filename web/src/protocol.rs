@@ -21,7 +21,9 @@ pub const READY: &str = "ready";
 /// One preview job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// The job's id (the card's id), repeated in the reply.
     pub job: u32,
+    /// The thumbnail options and limits from the server's config.
     pub options: Options,
 }
 
@@ -73,24 +75,32 @@ impl Request {
 /// The worker's answer to one job.
 #[derive(Debug, Clone)]
 pub enum Reply {
+    /// The preview is made.
     Ok {
+        /// The [`Request`]'s job id.
         job: u32,
+        /// What the preview is: size, format, pixel hash...
         info: PreviewInfo,
         /// `width * height * 4` bytes of straight-alpha RGBA.
         rgba: ArrayBuffer,
+        /// Time the worker spent on the job, in ms.
         worker_ms: f64,
     },
+    /// No preview: core refused the file, or the worker itself failed.
     Err {
+        /// The [`Request`]'s job id.
         job: u32,
         /// `fitbox_core::Error::code()`, or `worker` for a failure of the worker itself.
         code: String,
         /// `fitbox_core::Error`'s message: what the server would say.
         message: String,
+        /// Time the worker spent on the job, in ms.
         worker_ms: f64,
     },
 }
 
 impl Reply {
+    /// The job this reply answers.
     pub fn job(&self) -> u32 {
         match self {
             Reply::Ok { job, .. } | Reply::Err { job, .. } => *job,
@@ -138,6 +148,7 @@ impl Reply {
         (a, transfer)
     }
 
+    /// The reply in a message from the worker, or `None` for a message of another shape.
     pub fn from_js(msg: &JsValue) -> Option<Reply> {
         let a = msg.dyn_ref::<Array>()?;
         let num = |i: u32| a.get(i).as_f64();

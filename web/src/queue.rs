@@ -5,11 +5,15 @@ use std::collections::VecDeque;
 /// Where a cancelled key was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removed {
+    /// It was waiting in line.
     Waiting,
+    /// It was running; its slot is free now.
     Active,
+    /// It was neither waiting nor running.
     Absent,
 }
 
+/// Upload keys in line: at most `limit` run at once, the rest wait in order.
 #[derive(Debug, Clone)]
 pub struct UploadQueue<K> {
     limit: usize,
@@ -70,22 +74,27 @@ impl<K: PartialEq + Clone> UploadQueue<K> {
         }
     }
 
+    /// Whether `key` is waiting or running.
     pub fn contains(&self, key: &K) -> bool {
         self.waiting.contains(key) || self.active.contains(key)
     }
 
+    /// Whether `key` is running.
     pub fn is_active(&self, key: &K) -> bool {
         self.active.contains(key)
     }
 
+    /// How many are running.
     pub fn active_len(&self) -> usize {
         self.active.len()
     }
 
+    /// How many are waiting.
     pub fn waiting_len(&self) -> usize {
         self.waiting.len()
     }
 
+    /// How many may run at once.
     pub fn limit(&self) -> usize {
         self.limit
     }

@@ -13,6 +13,7 @@ use crate::urls::browser_sets_itself;
 /// How a PUT ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
+    /// The store answered 2xx: the bytes are stored.
     Stored,
     /// No HTTP answer: connection refused or reset, offline, CORS. Worth one retry.
     Network,
@@ -20,7 +21,9 @@ pub enum PutOutcome {
     Aborted,
     /// The store answered with an error (expired or bad signature, wrong size...).
     Refused {
+        /// The store's HTTP status.
         status: u16,
+        /// A readable message, from the store's S3 error document if any ([`s3_error_message`]).
         message: String,
     },
 }

@@ -11,6 +11,7 @@ pub use fitbox_api::percent::encode_component;
 pub struct ApiBase(String);
 
 impl ApiBase {
+    /// `base` without surrounding spaces or trailing slashes; `""` is the page's own origin.
     pub fn new(base: &str) -> Self {
         ApiBase(base.trim().trim_end_matches('/').to_string())
     }
@@ -19,10 +20,12 @@ impl ApiBase {
         format!("{}/api/{}", self.0, path)
     }
 
+    /// `GET /api/config`.
     pub fn config(&self) -> String {
         self.join("config")
     }
 
+    /// `POST /api/uploads`.
     pub fn uploads(&self) -> String {
         self.join("uploads")
     }
@@ -32,6 +35,7 @@ impl ApiBase {
         self.join(&format!("images/{}", encode_component(id)))
     }
 
+    /// `GET /api/uploads/{id}`.
     pub fn upload_status(&self, id: &str) -> String {
         self.join(&format!("uploads/{}", encode_component(id)))
     }

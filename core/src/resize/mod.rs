@@ -85,9 +85,9 @@ fn resampled(
 
 /// Resample one 8-bit plane (`width x height`, tightly packed) to `dst_w x dst_h` with
 /// Lanczos2, reading only the `crop` rectangle (left, top, width, height; fractional: the
-/// half-size chroma plane of an odd-sized 4:2:0 image covers half a pixel more than the picture). For WebP
-/// shrink-on-load, where luma and the two chroma planes are resampled apart, each from its own
-/// size: luma is always reduced, chroma may be enlarged (a 1000 px wide picture fitted to 800
+/// half-size chroma plane of an odd-sized 4:2:0 image covers half a pixel more than the picture).
+/// For WebP shrink-on-load, where luma and the two chroma planes are resampled apart, each from its
+/// own size: luma is always reduced, chroma may be enlarged (a 1000 px wide picture fitted to 800
 /// takes its 500 chroma columns to 800).
 pub(crate) fn resample_plane(
     plane: &[u8],
