@@ -2,6 +2,8 @@
 //! ratio with the box ratio, round the derived side to nearest, never a 0-px side. Lanczos2 when
 //! shrinking, Mitchell when enlarging. All integer arithmetic, so every target agrees.
 
+use crate::pixels::Orientation;
+
 /// Which resampling filter a fit needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -66,7 +68,7 @@ pub fn fit(src_w: u32, src_h: u32, box_w: u32, box_h: u32, enlarge: bool) -> Fit
 pub(crate) fn fit_stored(
     width: u32,
     height: u32,
-    orientation: u8,
+    orientation: Orientation,
     box_w: u32,
     box_h: u32,
     enlarge: bool,
@@ -93,7 +95,7 @@ pub(crate) struct Target<'a> {
 
 impl Target<'_> {
     /// What the pipeline will resample an image of this stored size to ([`fit_stored`]).
-    pub(crate) fn fit(self, width: u32, height: u32, orientation: u8) -> Fit {
+    pub(crate) fn fit(self, width: u32, height: u32, orientation: Orientation) -> Fit {
         fit_stored(
             width,
             height,
@@ -106,7 +108,12 @@ impl Target<'_> {
 
     /// The fitted size when it is a Lanczos2 reduction on both sides, the case shrink-on-load
     /// (PNG rows, WebP planes) resamples while decoding; `None` otherwise.
-    pub(crate) fn reduction(self, width: u32, height: u32, orientation: u8) -> Option<(u32, u32)> {
+    pub(crate) fn reduction(
+        self,
+        width: u32,
+        height: u32,
+        orientation: Orientation,
+    ) -> Option<(u32, u32)> {
         let f = self.fit(width, height, orientation);
         (f.filter == Filter::Lanczos2 && f.width < width && f.height < height)
             .then_some((f.width, f.height))

@@ -42,6 +42,7 @@ use crate::pixels::{Layout, RowSink, Shrink, Yuv420};
 
 pub use error::Error;
 pub use fitbox_api::{Format, Limits, Options, OutputFormat, DEFAULT_BOX, DEFAULT_QUALITY};
+pub use pixels::Orientation;
 
 /// What the input was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,8 +53,8 @@ pub struct SourceInfo {
     pub width: u32,
     /// Stored height.
     pub height: u32,
-    /// EXIF orientation 1..=8 (1 when absent).
-    pub orientation: u8,
+    /// EXIF orientation (upright when absent).
+    pub orientation: Orientation,
 }
 
 /// The thumbnail's pixels, before encoding: what the browser draws as its preview.

@@ -1,8 +1,85 @@
 //! The bottom of the pipeline's module graph: what decoded pixels are and the traits through
 //! which shrink-on-load codecs hand rows and planes to the resampler. Depends on nothing else
-//! in the crate but [`Error`].
+//! in the crate but [`Error`]. [`Orientation`] is public (re-exported at the crate root).
+
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
+
+/// EXIF orientation (TIFF tag 274): how the stored pixels are turned to show the picture
+/// upright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum Orientation {
+    /// 1: stored upright (also when a file says nothing, or something invalid).
+    #[default]
+    Normal,
+    /// 2: mirrored left to right.
+    FlipHorizontal,
+    /// 3: upside down.
+    Rotate180,
+    /// 4: mirrored top to bottom.
+    FlipVertical,
+    /// 5: mirrored along the diagonal from the top left.
+    Transpose,
+    /// 6: shown turned a quarter turn clockwise.
+    Rotate90,
+    /// 7: mirrored along the diagonal from the top right.
+    Transverse,
+    /// 8: shown turned a quarter turn anticlockwise.
+    Rotate270,
+}
+
+impl Orientation {
+    /// Every orientation, in EXIF order (1..=8).
+    pub const ALL: [Orientation; 8] = [
+        Orientation::Normal,
+        Orientation::FlipHorizontal,
+        Orientation::Rotate180,
+        Orientation::FlipVertical,
+        Orientation::Transpose,
+        Orientation::Rotate90,
+        Orientation::Transverse,
+        Orientation::Rotate270,
+    ];
+
+    /// The orientation of EXIF value `v` (1..=8).
+    pub fn from_exif(v: u8) -> Option<Orientation> {
+        Orientation::ALL
+            .get(usize::from(v).checked_sub(1)?)
+            .copied()
+    }
+
+    /// The EXIF value, 1..=8.
+    pub fn exif(self) -> u8 {
+        self as u8 + 1
+    }
+
+    /// Whether turning upright swaps width and height (5..=8).
+    pub fn swaps_sides(self) -> bool {
+        self.exif() >= 5
+    }
+}
+
+impl From<Orientation> for u8 {
+    fn from(o: Orientation) -> u8 {
+        o.exif()
+    }
+}
+
+impl TryFrom<u8> for Orientation {
+    type Error = String;
+
+    fn try_from(v: u8) -> Result<Orientation, String> {
+        Orientation::from_exif(v).ok_or_else(|| format!("EXIF orientation {v} is not 1..=8"))
+    }
+}
+
+impl std::fmt::Display for Orientation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.exif())
+    }
+}
 
 /// Channel layout of decoded pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +119,8 @@ pub(crate) struct Decoded {
     pub layout: Layout,
     pub data: Vec<u8>,
     pub icc: Option<Vec<u8>>,
-    /// EXIF orientation 1..=8 (1 when absent or invalid).
-    pub orientation: u8,
+    /// EXIF orientation (upright when absent or invalid).
+    pub orientation: Orientation,
 }
 
 /// A VP8 frame's picture as three compact planes (no macroblock padding): Y at `size`, U and V at
@@ -80,4 +157,25 @@ pub(crate) trait Shrink {
     fn rows(&self, from: (u32, u32), to: (u32, u32)) -> Result<Box<dyn RowSink>, Error>;
     /// The planes of a VP8 frame, resampled with Lanczos2 to `to` and converted to RGB.
     fn vp8(&self, planes: Yuv420, to: (u32, u32)) -> Result<Vec<u8>, Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orientations_are_the_exif_values() {
+        for v in 1..=8 {
+            let o = Orientation::from_exif(v).unwrap();
+            assert_eq!(o.exif(), v);
+            assert_eq!(o.swaps_sides(), v >= 5);
+            assert_eq!(serde_json::to_value(o).unwrap(), v);
+        }
+        assert_eq!(Orientation::default(), Orientation::Normal);
+        assert_eq!(Orientation::from_exif(6), Some(Orientation::Rotate90));
+        for bad in [0, 9, 255] {
+            assert_eq!(Orientation::from_exif(bad), None);
+            assert!(serde_json::from_value::<Orientation>(bad.into()).is_err());
+        }
+    }
 }

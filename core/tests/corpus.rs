@@ -215,7 +215,7 @@ fn all_exif_orientations_come_out_upright() {
                 "{set}_{n}: test cannot tell a mirror ({wrong:.2}) from {d:.2}"
             );
             assert_eq!(
-                p.source.orientation,
+                p.source.orientation.exif(),
                 if n == 0 { 1 } else { n },
                 "{set}_{n}"
             );

@@ -533,7 +533,7 @@ pub async fn process_record(
         source_format = thumb.source.format.id(),
         source_width = thumb.source.width,
         source_height = thumb.source.height,
-        orientation = thumb.source.orientation,
+        orientation = thumb.source.orientation.exif(),
         width = thumb.width,
         height = thumb.height,
         output_bytes = out_bytes,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("pixels", &[]),
-    ("orient", &[]),
+    ("orient", &["pixels"]),
     ("guard", &[]),
     ("fit", &["orient", "pixels"]),
     ("codecs", &["pixels", "fit", "guard"]),

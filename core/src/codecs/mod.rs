@@ -27,7 +27,7 @@ use self::webp::riff::riff_overrun;
 use self::whole::decode_with_image;
 use crate::fit::Target;
 use crate::guard::{check_dimensions, Probe};
-use crate::pixels::Decoded;
+use crate::pixels::{Decoded, Orientation};
 use crate::{Error, Format, Limits};
 
 /// Whether an ICC profile describes RGB (its data colour space field says so).
@@ -86,13 +86,13 @@ pub(crate) fn decode(
     Ok(decoded)
 }
 
-/// EXIF orientation 1..=8 from an EXIF block (TIFF header first, or with an `Exif\0\0` prefix);
-/// 1 when absent or invalid.
-pub(crate) fn exif_orientation(exif: Option<&[u8]>) -> u8 {
+/// The EXIF orientation of an EXIF block (TIFF header first, or with an `Exif\0\0` prefix);
+/// upright when absent or invalid.
+pub(crate) fn exif_orientation(exif: Option<&[u8]>) -> Orientation {
     exif.map(|e| e.strip_prefix(b"Exif\0\0").unwrap_or(e))
         .and_then(image::metadata::Orientation::from_exif_chunk)
-        .map(|o| o.to_exif())
-        .unwrap_or(1)
+        .and_then(|o| Orientation::from_exif(o.to_exif()))
+        .unwrap_or_default()
 }
 
 /// The colour space signature of an ICC profile is at bytes 16..20.

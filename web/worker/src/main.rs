@@ -63,7 +63,7 @@ mod wasm {
                         format: p.source.format.id().to_string(),
                         source_width: p.source.width,
                         source_height: p.source.height,
-                        orientation: p.source.orientation,
+                        orientation: p.source.orientation.exif(),
                         opaque: p.opaque,
                         pixel_sha256: p.pixel_sha256,
                     },

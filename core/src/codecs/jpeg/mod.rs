@@ -17,7 +17,7 @@ use super::errors::{by_message, Dependency};
 use super::{exif_orientation, is_cmyk_profile, memory_budget};
 use crate::fit::Target;
 use crate::guard::check_dimensions;
-use crate::pixels::{Decoded, Layout};
+use crate::pixels::{Decoded, Layout, Orientation};
 use crate::{Error, Format, Limits};
 
 /// zune-jpeg's error as fitbox's: by its variant where that says what happened (the data ran
@@ -180,7 +180,12 @@ pub(crate) type Pixels = (Vec<u8>, u32, u32, Layout);
 /// of at least 2x to the fitted size: DCT scaling alone is close to a box filter, so, as
 /// libvips does, a real Lanczos2 reduction of at least 2x (its 4-tap support then spans at least
 /// 8 decoded pixels per output pixel) does the final step and sets the quality.
-pub(crate) fn needed_size(width: u32, height: u32, orientation: u8, t: Target<'_>) -> (u32, u32) {
+pub(crate) fn needed_size(
+    width: u32,
+    height: u32,
+    orientation: Orientation,
+    t: Target<'_>,
+) -> (u32, u32) {
     let f = t.fit(width, height, orientation);
     (f.width.saturating_mul(2), f.height.saturating_mul(2))
 }
