@@ -298,5 +298,8 @@ mod tests {
         assert_eq!(decode_filename(&s), "日本 語.jpg");
         assert_eq!(decode_filename("100%.jpg"), "100%.jpg");
         assert!(sanitize_filename(&"é".repeat(500)).len() <= 200);
+        // Cut before a character whose escapes would not fit, never inside them.
+        let cut = sanitize_filename(&format!("{}\u{e492c}", "a".repeat(189)));
+        assert_eq!(cut, "a".repeat(189));
     }
 }
