@@ -19,23 +19,21 @@
 //! huge animation canvases or hundreds of thousands of frames.
 //!
 //! The measured peaks are printed (`cargo test -p fitbox --test bounds -- --nocapture`).
-// `wait4` for a child's peak memory (libc): the test harness's only unsafe code.
-#![allow(unsafe_code)]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fitbox");
+mod support;
+use support::{testdata, BIN};
+
 /// `fitbox thumbnail`'s exit status for a refused image (`fitbox thumbnail --help`).
 const REFUSED: i32 = 3;
 /// Peak resident memory bound for one `fitbox thumbnail` run, in MB.
 const MAX_RSS_MB: u64 = 450;
 /// Wall-clock bound for one `fitbox thumbnail` run, in seconds.
 const MAX_SECS: u64 = 20;
-
-use fitbox_tests::testdata;
 
 #[derive(Debug)]
 struct Run {
@@ -47,53 +45,15 @@ struct Run {
 }
 
 /// Run `fitbox thumbnail input -o out` and measure it; kills it after twice the time bound.
-/// The child is reaped with `wait4` (for its rusage), not through `Child::wait`.
-#[allow(clippy::zombie_processes)]
 fn thumbnail(input: &Path, out: &Path) -> Run {
-    // Linux carries the spawning process's peak resident set across exec into the child's
-    // `ru_maxrss`: reset this process's own (`VmHWM`) first, so inputs built here in memory do
-    // not count as the child's.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let start = Instant::now();
-    let mut child = Command::new(BIN)
-        .arg("thumbnail")
-        .arg(input)
-        .arg("-o")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start fitbox thumbnail");
-    let mut err_pipe = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err_pipe.read_to_string(&mut s);
-        s
-    });
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: plain FFI; `rusage` is a POD struct the kernel fills in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our own child, not yet reaped (std's `Child` is never waited on).
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if r == pid {
-            break;
-        }
-        assert!(r == 0, "wait4: {}", std::io::Error::last_os_error());
-        if start.elapsed() > Duration::from_secs(2 * MAX_SECS) {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let elapsed = start.elapsed();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let mut cmd = Command::new(BIN);
+    cmd.arg("thumbnail").arg(input).arg("-o").arg(out);
+    let m = support::run_measured(cmd, Duration::from_secs(2 * MAX_SECS));
     Run {
-        code,
-        // Linux reports ru_maxrss in KiB.
-        max_rss_mb: (usage.ru_maxrss as u64) / 1024,
-        elapsed,
-        stderr: reader.join().unwrap_or_default(),
+        code: m.code,
+        max_rss_mb: m.peak_mb,
+        elapsed: m.elapsed,
+        stderr: m.stderr,
     }
 }
 

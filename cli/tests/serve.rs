@@ -8,10 +8,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fitbox_api::{ImagePage, UploadStatus, UploadTicket};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 mod support;
-use support::{keys, testdata, Launch, Server, StderrLog, BIN, RESIZED_BUCKET, UPLOAD_BUCKET};
+use support::{
+    keys, run_measured, testdata, Launch, Server, StderrLog, BIN, RESIZED_BUCKET, UPLOAD_BUCKET,
+};
 
 /// One attempt per step: the stack has no injected faults here, so any failure is a bug.
 async fn ticket_and_put(
@@ -299,7 +301,8 @@ async fn upload_the_photo_set_and_broken_files() {
         .arg(&text)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // 3: refused, not failed (`fitbox upload --help`).
+    assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
@@ -320,6 +323,111 @@ async fn upload_the_photo_set_and_broken_files() {
 }
 
 /// The README's curl lines, run as written.
+/// `fitbox upload`'s exit status tells a failed file (1) from a refused image (3); `-` reads
+/// one image from standard input; files are streamed from disk, so memory does not grow with
+/// what is uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_streams_files_reads_stdin_and_tells_failures_from_refusals() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let upload = || {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("upload").arg("--api").arg(&server.api);
+        cmd
+    };
+    let photo = testdata().join("photos/jpegfiles_iphone_se2_display_p3.jpg");
+    let text = testdata().join("edge/attsaver_broken_text.jpg");
+
+    // Standard input, named by --name.
+    let out = upload()
+        .args(["--json", "--name", "cat.jpg", "-"])
+        .stdin(std::fs::File::open(&photo).unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (&line["file"], &line["status"]),
+        (&json!("cat.jpg"), &json!("ready"))
+    );
+    assert_eq!(
+        (&line["width"], &line["height"]),
+        (&json!(400), &json!(300))
+    );
+    let id = line["id"].as_str().unwrap();
+    let owner = server
+        .s3()
+        .head_object()
+        .bucket(UPLOAD_BUCKET)
+        .key(format!("owners/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.metadata().unwrap()["filename"], "cat.jpg");
+
+    // A file that cannot be read is a failure (1), and outweighs a refusal.
+    let missing = data.path().join("missing.jpg");
+    let out = upload().arg(&text).arg(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{}: rejected: not an image", text.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}: failed: cannot read", missing.display())),
+        "{stdout}"
+    );
+    // Standard input twice is a usage error (2), before anything is sent.
+    assert_eq!(
+        upload().args(["-", "-"]).output().unwrap().status.code(),
+        Some(2)
+    );
+
+    // Eight files of 20 MB (the photo, padded after its end marker, which decoders ignore):
+    // read whole before sending, as fitbox upload used to, they would take 160 MB.
+    let mut big = std::fs::read(&photo).unwrap();
+    big.resize(20 << 20, 0);
+    let files: Vec<PathBuf> = (0..8)
+        .map(|i| {
+            let p = data.path().join(format!("big{i}.jpg"));
+            std::fs::write(&p, &big).unwrap();
+            p
+        })
+        .collect();
+    drop(big);
+    // The same client sending the photo alone: its own size (code, runtime, TLS, HTTP).
+    let mut cmd = upload();
+    cmd.args(["--json"]).arg(&photo);
+    let alone = run_measured(cmd, Duration::from_secs(60));
+    assert_eq!(alone.code, Some(0), "{}\n{}", alone.stdout, alone.stderr);
+    let mut cmd = upload();
+    cmd.args(["--parallel", "2", "--json"]).args(&files);
+    let run = run_measured(cmd, Duration::from_secs(120));
+    eprintln!(
+        "fitbox upload, 8 x 20 MB: peak {} MB in {:?}; the photo alone: peak {} MB",
+        run.peak_mb, run.elapsed, alone.peak_mb
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.matches("\"status\":\"ready\"").count(),
+        8,
+        "{}",
+        run.stdout
+    );
+    // Streamed, two at a time, a few 64 KiB pieces each: about the photo alone's peak. Read
+    // whole, one file alone would add 20 MB, and all eight 160 MB.
+    assert!(
+        run.peak_mb < alone.peak_mb + 15,
+        "fitbox upload peaked at {} MB for 8 x 20 MB files, {} MB for one small photo: \
+         not streamed from disk",
+        run.peak_mb,
+        alone.peak_mb
+    );
+    assert!(server.stop().success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_curl_upload_works_as_written() {
     let readme =
@@ -646,8 +754,9 @@ async fn a_full_queue_holds_uploads_back() {
     assert!(server.stop().success());
 }
 
-/// `fitbox upload` without `--json`: one line per file, in the order given; exit status 1 when
-/// the server rejected a file (one the client's own guard let through, so it was sent).
+/// `fitbox upload` without `--json`: one line per file, in the order given; exit status 3 when
+/// the server refused a file (one the client's own guard let through, so it was sent) and
+/// nothing failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_prints_plain_lines_and_fails_on_a_server_rejection() {
     let data = tempfile::tempdir().unwrap();
@@ -668,7 +777,7 @@ async fn upload_prints_plain_lines_and_fails_on_a_server_rejection() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(3),
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -309,3 +309,77 @@ pub(crate) async fn ticket_and_put(
     }
     unreachable!("the last attempt returns or panics")
 }
+
+/// A finished child: its exit code, output and peak resident memory.
+pub(crate) struct Measured {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Peak resident memory in MB (`ru_maxrss` from `wait4`, what `/usr/bin/time -f %M`
+    /// prints).
+    pub peak_mb: u64,
+    pub elapsed: Duration,
+}
+
+/// Run `cmd` to its end, killed after `limit`, with its output captured, and measure its peak
+/// resident memory.
+// `wait4` through libc: std's `Child` does not report resource usage (and is never waited on).
+#[allow(unsafe_code, clippy::zombie_processes)]
+pub(crate) fn run_measured(mut cmd: Command, limit: Duration) -> Measured {
+    use std::io::Read;
+    // Linux carries the spawning process's peak resident set across exec into the child's
+    // `ru_maxrss`: reset this process's own (`VmHWM`) first, so what the test holds in memory
+    // does not count as the child's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the child");
+    let pipe = |p: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut p) = p {
+                let _ = p.read_to_string(&mut s);
+            }
+            s
+        })
+    };
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: plain FFI; `rusage` is a POD struct the kernel fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own child, not yet reaped (std's `Child` is never waited on).
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        assert!(r == 0, "wait4: {}", std::io::Error::last_os_error());
+        if start.elapsed() > limit {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Measured {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        // Linux reports ru_maxrss in KiB.
+        peak_mb: (usage.ru_maxrss as u64) / 1024,
+        elapsed: start.elapsed(),
+    }
+}
