@@ -222,7 +222,8 @@ def main():
         lines.append(
             f"{br['chromium']} headless (Debian Chromium, software rendering), the release web app "
             "(`trunk build --release`) served by the release `fitbox serve`; "
-            f"{br['runs']} drops per photo, medians. *drop to preview*: from the file drop to the card "
+            f"{br['runs']} drops per photo on a page of its own, the first apart, medians of the later ones. "
+            "*drop to preview*: from the file drop to the card "
             "showing fitbox-core's preview (reading the file, the Web Worker, painting); *in the worker*: "
             "fitbox-core's own time in the Web Worker (wasm32, simd128). *createImageBitmap*: "
             "`createImageBitmap(file, {resizeWidth, resizeHeight, resizeQuality: 'high'})` to the same "
@@ -230,16 +231,20 @@ def main():
             "resampler; its pixels differ from the server's, which is why the app does not use it). "
             "From `tests/e2e/e2e.test.mjs` with `FITBOX_E2E_TIMING_OUT`.\n"
         )
-        lines.append("| photo | size | drop to preview ms | in the worker ms | createImageBitmap ms | worker / createImageBitmap |")
-        lines.append("|---|---|---:|---:|---:|---:|")
+        lines.append("| photo | size | first drop ms | later drops ms | in the worker ms (later) | createImageBitmap ms | first / createImageBitmap | worker / createImageBitmap |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
 
         def med(xs):
             xs = sorted(xs)
             return xs[len(xs) // 2]
 
+        # Each photo has a page of its own: drop_to_preview_ms[0] is the first drop after the
+        # page loaded (the preview worker warmed up by then), the rest are later drops.
         for name, t in sorted(br["photos"].items()):
-            d, w, b = med(t["drop_to_preview_ms"]), med(t["worker_ms"]), med(t["create_image_bitmap_ms"])
-            lines.append(f"| {name} | {t['size']} | {d:.0f} | {w:.0f} | {b:.0f} | {w / b:.2f}x |")
+            first, later = t["drop_to_preview_ms"][0], t["drop_to_preview_ms"][1:]
+            d, w, b = med(later), med(t["worker_ms"][1:]), med(t["create_image_bitmap_ms"])
+            lines.append(f"| {name} | {t['size']} | {first:.0f} | {d:.0f} | {w:.0f} | {b:.0f} | "
+                         f"{first / b:.2f}x | {w / b:.2f}x |")
     text = "\n".join(lines) + "\n"
     print(text)
     with open(a.results, "w") as fh:

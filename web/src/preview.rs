@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 
-use crate::protocol::{Reply, Request, READY};
+use crate::protocol::{Reply, Request, Warmed, READY};
 use crate::util::js_message;
 
 type Done = Box<dyn FnOnce(Reply)>;
@@ -189,6 +189,10 @@ fn on_message(inner: &Rc<RefCell<Inner>>, key: u32, data: JsValue) {
         pump(inner);
         return;
     }
+    if let Some(w) = Warmed::from_js(&data) {
+        show_warmed(&w);
+        return;
+    }
     let Some(reply) = Reply::from_js(&data) else {
         return;
     };
@@ -206,6 +210,21 @@ fn on_message(inner: &Rc<RefCell<Inner>>, key: u32, data: JsValue) {
         done(reply);
     }
     pump(inner);
+}
+
+/// What a worker's warm-up did, on the page's root element for anyone measuring previews:
+/// `data-preview-warm="ROUNDS FIRST_ROUND_MS LAST_ROUND_MS TOTAL_MS"`.
+fn show_warmed(w: &Warmed) {
+    let root = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element());
+    if let Some(root) = root {
+        let value = format!(
+            "{} {:.1} {:.1} {:.1}",
+            w.rounds, w.first_round_ms, w.last_round_ms, w.total_ms
+        );
+        let _ = root.set_attribute("data-preview-warm", &value);
+    }
 }
 
 /// A worker threw (a trap in the pipeline, or its script failed to load): drop it, fail its

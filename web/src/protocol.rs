@@ -8,6 +8,8 @@
 //! 3. worker -> page: [`Reply`]: `[job, "ok", width, height, rgba ArrayBuffer, format,
 //!    src_width, src_height, orientation, opaque, pixel_sha256, worker_ms]` with the RGBA buffer
 //!    transferred (moved, not copied), or `[job, "err", code, message, worker_ms]`.
+//! 4. worker -> page, once, after [`READY`]: [`Warmed`], `["warm", rounds, first_round_ms,
+//!    last_round_ms, total_ms]`, when the worker has run its warm-up images (see the worker).
 
 use fitbox_api::{Limits, Options};
 use js_sys::{Array, ArrayBuffer};
@@ -180,6 +182,52 @@ impl Reply {
     }
 }
 
+/// What the worker's warm-up did: it runs small embedded images through the pipeline until a
+/// round stops getting faster (the browser has then compiled the hot code with its optimising
+/// tier), so the first real preview runs at the speed of the later ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Warmed {
+    /// Rounds run (each round previews every warm-up image once); 0 when a job came first.
+    pub rounds: u32,
+    /// The first round's time, in ms (the baseline tier's speed).
+    pub first_round_ms: f64,
+    /// The last round's time, in ms.
+    pub last_round_ms: f64,
+    /// From the worker's start of the warm-up to its end, in ms.
+    pub total_ms: f64,
+}
+
+impl Warmed {
+    /// The message's first element.
+    const TAG: &'static str = "warm";
+
+    /// The message for `postMessage`.
+    pub fn to_js(&self) -> Array {
+        let a = Array::new();
+        a.push(&JsValue::from_str(Self::TAG));
+        a.push(&JsValue::from(self.rounds));
+        a.push(&JsValue::from(self.first_round_ms));
+        a.push(&JsValue::from(self.last_round_ms));
+        a.push(&JsValue::from(self.total_ms));
+        a
+    }
+
+    /// The report in a message from the worker, or `None` for a message of another shape.
+    pub fn from_js(msg: &JsValue) -> Option<Warmed> {
+        let a = msg.dyn_ref::<Array>()?;
+        if a.length() != 5 || a.get(0).as_string().as_deref() != Some(Self::TAG) {
+            return None;
+        }
+        let num = |i: u32| a.get(i).as_f64();
+        Some(Warmed {
+            rounds: num(1)? as u32,
+            first_round_ms: num(2)?,
+            last_round_ms: num(3)?,
+            total_ms: num(4)?,
+        })
+    }
+}
+
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
@@ -253,5 +301,28 @@ mod tests {
         assert_eq!(back.job(), 4);
         assert!(matches!(back, Reply::Err { ref code, .. } if code == "truncated"));
         assert!(Reply::from_js(&JsValue::from_str(READY)).is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn warm_report_round_trips_and_is_no_reply() {
+        let w = Warmed {
+            rounds: 4,
+            first_round_ms: 80.5,
+            last_round_ms: 20.0,
+            total_ms: 150.25,
+        };
+        let msg = w.to_js();
+        assert_eq!(Warmed::from_js(&msg), Some(w));
+        assert!(Reply::from_js(&msg).is_none());
+        assert!(Request::from_js(&msg).is_none());
+        let (ok, _) = Reply::Err {
+            job: 1,
+            code: "x".into(),
+            message: "y".into(),
+            worker_ms: 1.0,
+        }
+        .to_js();
+        assert!(Warmed::from_js(&ok).is_none());
+        assert!(Warmed::from_js(&JsValue::from_str(READY)).is_none());
     }
 }
