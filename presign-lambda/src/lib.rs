@@ -307,7 +307,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE])
             .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-            .expose_headers([header::WWW_AUTHENTICATE])
+            .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
             .max_age(Duration::from_secs(600)),
     )
 }

@@ -896,6 +896,15 @@ async fn cors_answers_preflight_for_configured_origins_only() {
             .expect("GET");
         assert_eq!(r.status().as_u16(), status);
         assert_eq!(r.headers()["access-control-allow-origin"], ALLOWED_ORIGIN);
+        // The page reads a 429's Retry-After and a 401's WWW-Authenticate across origins.
+        let exposed = r.headers()["access-control-expose-headers"]
+            .to_str()
+            .expect("ascii")
+            .to_ascii_lowercase();
+        assert!(
+            exposed.contains("retry-after") && exposed.contains("www-authenticate"),
+            "{exposed}"
+        );
         let r = stack
             .http
             .get(stack.url(path))

@@ -633,7 +633,7 @@ test('cancel: an upload in flight is aborted, the card says cancelled, and the o
   }
 });
 
-test('upload: one automatic retry after a network failure, then done', async () => {
+test('upload: a network failure is retried after a backoff, then done', async () => {
   const { context, page, errors } = await openPage();
   try {
     // The first PUT fails at the network level; the next goes through to the real store.
@@ -644,8 +644,9 @@ test('upload: one automatic retry after a network failure, then done', async () 
     const settled = await waitSettled(page, name, 60_000);
     assert.equal(settled, 'done', `card ${settled}: "${await card(page, name).locator('.line').innerText()}"`);
     assert.equal(puts.length, 2, `exactly 2 PUT attempts, got ${puts.length}`);
-    const statuses = [...new Set((await page.evaluate(() => window.__cardHistory)).filter((h) => h.name === name).map((h) => h.status))];
-    assert.deepEqual(statuses, ['previewing', 'ready', 'uploading', 'processing', 'done'], `went ${statuses}`);
+    const history = (await page.evaluate(() => window.__cardHistory)).filter((h) => h.name === name);
+    const statuses = [...new Set(history.map((h) => h.status))];
+    assert.deepEqual(statuses, ['previewing', 'ready', 'uploading', 'retrying', 'processing', 'done'], `went ${statuses}`);
     assert.equal(await card(page, name).getAttribute('data-identical'), 'true');
     const id = await card(page, name).getAttribute('data-image-id');
     assert.ok((await galleryIds()).includes(id), 'the retried upload is in the gallery');
@@ -657,29 +658,98 @@ test('upload: one automatic retry after a network failure, then done', async () 
   }
 });
 
-test('upload: when the retry fails too, the card shows an error and stops; Retry by hand works', async () => {
+test('upload: 429 with Retry-After waits as asked and counts down; failed status polls never upload again', async () => {
   const { context, page, errors } = await openPage();
   try {
-    let network = false;
-    const puts = await routePuts(page, (route) => (network ? route.continue() : route.abort('failed')));
+    const posts = [];
+    await page.route('**/api/uploads', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      posts.push(Date.now());
+      if (posts.length > 1) return route.fallback();
+      return route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '3', 'content-type': 'application/json' },
+        body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many uploads from this address' } }),
+      });
+    });
+    // The first two status polls fail with 503: the card keeps polling; the file is not sent again.
+    let polls = 0;
+    await page.route('**/api/uploads/*', (route) => {
+      if (route.request().method() !== 'GET' || ++polls > 2) return route.fallback();
+      return route.fulfill({ status: 503, body: 'busy' });
+    });
+    const puts = await routePuts(page, (route) => route.continue());
+    const name = base(SMALL_PNG);
+    const c = card(page, name);
+    await dropFiles(page, [SMALL_PNG]);
+    await waitStatus(page, name, 'retrying', 30_000);
+    const line = await c.locator('.line').innerText();
+    assert.match(line, /^Retrying in [23] s \(try 2 of 6\): too many uploads from this address$/, line);
+    await c.locator('.line', { hasText: /Retrying in [12] s/ }).waitFor({ timeout: 3_000 });
+    assert.equal(await waitSettled(page, name, 60_000), 'done');
+    assert.equal(posts.length, 2, `one refused ticket request and one more, got ${posts.length}`);
+    const waited = posts[1] - posts[0];
+    log(`second ticket request ${waited} ms after the 429 with Retry-After: 3`);
+    assert.ok(waited >= 2_900, `Retry-After: 3 honoured, but asked again after ${waited} ms`);
+    assert.ok(polls > 2, `status polled past the two 503s (${polls} polls)`);
+    assert.equal(puts.length, 1, `the file was sent once, got ${puts.length} PUTs`);
+    assert.deepEqual(errors.filter((e) => !injected(e) && !/429|503/.test(e)), [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('upload: offline, the card waits for the network without spending tries; back online it goes on', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    const puts = await routePuts(page, (route) => route.continue());
+    const name = base(SMALL_WEBP);
+    const c = card(page, name);
+    await context.setOffline(true);
+    await dropFiles(page, [SMALL_WEBP]);
+    await waitStatus(page, name, 'retrying', 30_000);
+    const line = await c.locator('.line').innerText();
+    assert.match(line, /^Offline · the upload goes on when the network is back: /, line);
+    // Offline for a while: still waiting, nothing sent, no try spent.
+    await page.waitForTimeout(4_000);
+    assert.equal(await c.getAttribute('data-status'), 'retrying');
+    assert.equal(puts.length, 0);
+    await context.setOffline(false);
+    assert.equal(await waitSettled(page, name, 60_000), 'done');
+    assert.equal(puts.length, 1);
+    assert.doesNotMatch(await c.locator('.line').innerText(), /try \d of/, 'the offline wait spent no try');
+    assert.deepEqual(errors.filter((e) => !injected(e)), [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('upload: a storage refusal is final, not retried; Retry by hand works', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    let refuse = true;
+    const puts = await routePuts(page, (route) => (refuse
+      ? route.fulfill({
+        status: 403,
+        headers: { 'content-type': 'application/xml' },
+        body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+      })
+      : route.continue()));
     const name = base(SMALL_PNG);
     const c = card(page, name);
     await dropFiles(page, [SMALL_PNG]);
     await waitStatus(page, name, 'failed', 30_000);
     const line = await c.locator('.line').innerText();
-    assert.match(line, /^Upload failed: /, line);
-    log(`failed twice: "${line}"`);
-    // No third automatic attempt (the retry waits 800 ms; give it several times that).
-    await page.waitForTimeout(3_000);
-    assert.equal(puts.length, 2, `one try and one automatic retry, got ${puts.length} PUTs`);
+    assert.equal(line, 'Upload failed: storage refused the upload (403 AccessDenied): Request has expired');
+    await page.waitForTimeout(2_000);
+    assert.equal(puts.length, 1, `a refusal is not retried, got ${puts.length} PUTs`);
     assert.equal(await c.getAttribute('data-status'), 'failed');
 
-    // Back online: the card's Retry uploads it.
-    network = true;
+    refuse = false;
     await c.getByRole('button', { name: 'Retry' }).click({ timeout: 5_000 });
     assert.equal(await waitSettled(page, name, 60_000), 'done');
-    assert.equal(puts.length, 3);
-    assert.deepEqual(errors.filter((e) => !injected(e)), [], 'no page errors');
+    assert.equal(puts.length, 2);
+    assert.deepEqual(errors.filter((e) => !injected(e) && !/403/.test(e)), [], 'no page errors');
   } finally {
     await context.close();
   }

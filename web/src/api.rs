@@ -6,6 +6,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
+use crate::retry::{parse_retry_after, Failure};
 use crate::urls::ApiBase;
 use crate::util::js_message;
 
@@ -22,6 +23,8 @@ pub enum ApiError {
         code: String,
         /// The error body's message, to show; a generic text when the body was not one.
         message: String,
+        /// The answer's `Retry-After`, in ms from when it came ([`crate::retry`]).
+        retry_after_ms: Option<u32>,
     },
     /// The answer was not the JSON we expect.
     Decode(String),
@@ -33,9 +36,28 @@ impl ApiError {
         matches!(self, ApiError::Network(_))
     }
 
-    /// A client error: asking again with the same request cannot succeed.
+    /// A client error: asking again with the same request cannot succeed (`408` and `429`
+    /// are not refusals: they ask to come back later).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, ApiError::Http { status, .. } if (400..500).contains(status))
+        matches!(self, ApiError::Http { status, .. }
+            if (400..500).contains(status) && !crate::retry::is_temporary_status(*status))
+    }
+
+    /// The failure as the retry policy sees it; `None` for an answer that is no HTTP error
+    /// (not the JSON expected), which asking again would not change.
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            ApiError::Network(_) => Some(Failure::Network),
+            ApiError::Http {
+                status,
+                retry_after_ms,
+                ..
+            } => Some(Failure::Status {
+                status: *status,
+                retry_after_ms: *retry_after_ms,
+            }),
+            ApiError::Decode(_) => None,
+        }
     }
 
     /// The API wants a caller (or a fresh sign-in).
@@ -53,18 +75,24 @@ impl ApiError {
 
     /// Build the error for a non-2xx answer from its status and body.
     pub fn from_answer(status: u16, body: &str) -> ApiError {
-        match serde_json::from_str::<ErrorBody>(body) {
-            Ok(b) => ApiError::Http {
-                status,
-                code: b.error.code,
-                message: b.error.message,
-            },
-            Err(_) => ApiError::Http {
-                status,
-                code: "http".into(),
-                message: format!("the server answered {status}"),
-            },
+        let (code, message) = match serde_json::from_str::<ErrorBody>(body) {
+            Ok(b) => (b.error.code, b.error.message),
+            Err(_) => ("http".into(), format!("the server answered {status}")),
+        };
+        ApiError::Http {
+            status,
+            code,
+            message,
+            retry_after_ms: None,
         }
+    }
+
+    /// The error with the answer's `Retry-After` header value, read as [`crate::retry`] says.
+    pub fn with_retry_after(mut self, header: Option<&str>) -> ApiError {
+        if let ApiError::Http { retry_after_ms, .. } = &mut self {
+            *retry_after_ms = header.and_then(|v| parse_retry_after(v, js_sys::Date::now()));
+        }
+        self
     }
 }
 
@@ -115,13 +143,13 @@ impl Client {
 
     /// `DELETE /api/images/{id}` (204, no body).
     pub async fn delete_image(&self, id: &str) -> Result<(), ApiError> {
-        let (status, text) = fetch_text("DELETE", &self.base.image(id), None)
+        let answer = fetch_text("DELETE", &self.base.image(id), None)
             .await
             .map_err(|e| ApiError::Network(js_message(&e)))?;
-        if (200..300).contains(&status) {
+        if (200..300).contains(&answer.status) {
             Ok(())
         } else {
-            Err(ApiError::from_answer(status, &text))
+            Err(answer.error())
         }
     }
 }
@@ -135,20 +163,34 @@ async fn send_json<T: DeserializeOwned>(
     url: &str,
     body: Option<&str>,
 ) -> Result<T, ApiError> {
-    let (status, text) = fetch_text(method, url, body)
+    let answer = fetch_text(method, url, body)
         .await
         .map_err(|e| ApiError::Network(js_message(&e)))?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_answer(status, &text));
+    if !(200..300).contains(&answer.status) {
+        return Err(answer.error());
     }
-    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    serde_json::from_str(&answer.text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// An HTTP answer, read.
+struct Answer {
+    status: u16,
+    text: String,
+    retry_after: Option<String>,
+}
+
+impl Answer {
+    /// The error for a non-2xx answer.
+    fn error(&self) -> ApiError {
+        ApiError::from_answer(self.status, &self.text).with_retry_after(self.retry_after.as_deref())
+    }
 }
 
 async fn fetch_text(
     method: &str,
     url: &str,
     body: Option<&str>,
-) -> Result<(u16, String), wasm_bindgen::JsValue> {
+) -> Result<Answer, wasm_bindgen::JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let init = RequestInit::new();
     init.set_method(method);
@@ -167,7 +209,11 @@ async fn fetch_text(
         .await?
         .dyn_into()?;
     let text = JsFuture::from(resp.text()?).await?;
-    Ok((resp.status(), text.as_string().unwrap_or_default()))
+    Ok(Answer {
+        status: resp.status(),
+        text: text.as_string().unwrap_or_default(),
+        retry_after: resp.headers().get("retry-after").ok().flatten(),
+    })
 }
 
 #[cfg(test)]
@@ -191,5 +237,33 @@ mod tests {
         assert!(!e.is_refusal());
         assert_eq!(e.to_string(), "the server answered 502");
         assert!(ApiError::Network("x".into()).is_network());
+    }
+
+    #[wasm_bindgen_test]
+    fn busy_answers_are_no_refusals_and_carry_retry_after() {
+        let body = r#"{"error":{"code":"rate_limited","message":"too many uploads"}}"#;
+        let e = ApiError::from_answer(429, body).with_retry_after(Some("3"));
+        assert!(!e.is_refusal());
+        assert_eq!(
+            e.failure(),
+            Some(Failure::Status {
+                status: 429,
+                retry_after_ms: Some(3_000)
+            })
+        );
+        assert!(!ApiError::from_answer(408, "").is_refusal());
+        let e = ApiError::from_answer(503, "").with_retry_after(Some("never"));
+        assert_eq!(
+            e.failure(),
+            Some(Failure::Status {
+                status: 503,
+                retry_after_ms: None
+            })
+        );
+        assert_eq!(
+            ApiError::Network("x".into()).failure(),
+            Some(Failure::Network)
+        );
+        assert_eq!(ApiError::Decode("x".into()).failure(), None);
     }
 }

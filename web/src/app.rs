@@ -8,6 +8,7 @@ use crate::card::{Card, RejectedBy, Stage};
 use crate::controller::{CardHandle, ConfigState, Controller, SignIn};
 use crate::format;
 use crate::gallery::GalleryView;
+use crate::retry::Policy;
 use crate::urls::ApiBase;
 
 /// `<meta name="fitbox-api" content="https://...">` points the app at another API origin;
@@ -340,9 +341,9 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                     return "Sent · waiting for the storage to confirm…".to_string();
                 }
                 let retry = if *attempt > 1 {
-                    " (retrying after a network error)"
+                    format!(" (try {attempt} of {})", Policy::UPLOADS.max_attempts)
                 } else {
-                    ""
+                    String::new()
                 };
                 format!(
                     "Uploading {pct}% · {} of {}{retry}",
@@ -350,6 +351,17 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                     format::bytes(*total)
                 )
             }
+            Stage::Retrying {
+                attempt,
+                in_s,
+                reason,
+            } => match in_s {
+                Some(s) => format!(
+                    "Retrying in {s} s (try {attempt} of {}): {reason}",
+                    Policy::UPLOADS.max_attempts
+                ),
+                None => format!("Offline · the upload goes on when the network is back: {reason}"),
+            },
             Stage::Processing => "Uploaded · the server is making the thumbnail…".to_string(),
             Stage::Done { image, .. } => format!(
                 "Done · {} · {}",
@@ -361,7 +373,14 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                 RejectedBy::Api => format!("Refused by the server: {reason}"),
                 RejectedBy::Server => format!("Rejected by the server: {reason}"),
             },
-            Stage::Failed { reason } => format!("Upload failed: {reason}"),
+            Stage::Failed {
+                reason,
+                network: false,
+            } => format!("Upload failed: {reason}"),
+            Stage::Failed {
+                reason,
+                network: true,
+            } => format!("Upload failed: {reason} · it starts again when the network is back"),
             Stage::Cancelled => "Cancelled".to_string(),
         })
     };

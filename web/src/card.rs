@@ -2,14 +2,16 @@
 //!
 //! ```text
 //! previewing --ok--> ready --start--> uploading --sent--> processing --ready--> done
-//!     |                ^  |              |  ^ (one automatic retry)   |
-//!     +-refused-> rejected |              |  +---------+               +-refused-> rejected
+//!     |                ^  |              |  ^                          |
+//!     +-refused-> rejected |   temporary  |  | resume                   +-refused-> rejected
+//!                          |   failure -> retrying (counts down, or waits to be online)
 //!                          |              +-failed-> failed --retry--> ready
 //!                          +-cancel-> cancelled <-cancel-+    (cancelled --retry--> ready)
 //! ```
 //!
-//! `data-status` on the card is [`Stage::status`]: `previewing | ready | uploading | processing |
-//! done | rejected`, plus `failed` (network gave up after the retry) and `cancelled`.
+//! `data-status` on the card is [`Stage::status`]: `previewing | ready | uploading | retrying |
+//! processing | done | rejected`, plus `failed` (a retry by hand may help) and `cancelled`.
+//! Which failures are retried, and when, is [`crate::retry`]'s.
 
 use fitbox_api::ImageEntry;
 
@@ -67,8 +69,18 @@ pub enum Stage {
         sent: u64,
         /// Bytes to send in all.
         total: u64,
-        /// 1 for the first try, 2 for the automatic retry.
+        /// 1 for the first try, 2 for the first automatic retry...
         attempt: u8,
+    },
+    /// A try failed for a reason that may pass (network, `429`, `5xx`...); the next one starts
+    /// after a countdown, or when the browser is back online.
+    Retrying {
+        /// The number of the try to come.
+        attempt: u8,
+        /// Seconds until it starts; `None` while the browser is offline.
+        in_s: Option<u32>,
+        /// What went wrong with the last try.
+        reason: String,
     },
     /// The bytes are stored; the server is making the thumbnail.
     Processing,
@@ -90,6 +102,9 @@ pub enum Stage {
     Failed {
         /// What went wrong, to show on the card.
         reason: String,
+        /// The last try found no network: the upload starts again by itself when the browser
+        /// is back online.
+        network: bool,
     },
     /// Cancelled by hand while waiting for its upload or during it.
     Cancelled,
@@ -102,6 +117,7 @@ impl Stage {
             Stage::Previewing => "previewing",
             Stage::Ready => "ready",
             Stage::Uploading { .. } => "uploading",
+            Stage::Retrying { .. } => "retrying",
             Stage::Processing => "processing",
             Stage::Done { .. } => "done",
             Stage::Rejected { .. } => "rejected",
@@ -135,8 +151,18 @@ pub enum Event {
         /// Bytes to send in all.
         total: u64,
     },
-    /// The network failed and the upload starts over (once).
-    Retrying,
+    /// A try failed for a reason that may pass: wait, then try again (sent again as the
+    /// countdown moves).
+    Retrying {
+        /// The number of the try to come.
+        attempt: u8,
+        /// Seconds until it starts; `None` while offline.
+        in_s: Option<u32>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The wait is over: the next try starts.
+    Resume,
     /// The API refused the ticket with a client error (the reason).
     ApiRefused(String),
     /// Storage has the bytes; the server makes the thumbnail next.
@@ -147,6 +173,9 @@ pub enum Event {
     ServerRefused(String),
     /// An error that a retry by hand may fix (the reason).
     Failed(String),
+    /// No network on the last of the automatic tries (the reason): failed, and started again
+    /// by itself once the browser is back online.
+    NetworkFailed(String),
     /// The person cancelled the card.
     Cancel,
     /// Try again by hand after `failed` or `cancelled`.
@@ -224,10 +253,22 @@ impl Card {
                 total,
                 attempt: *attempt,
             },
-            (S::Uploading { attempt: 1, .. }, E::Retrying) => S::Uploading {
+            (
+                S::Uploading { .. } | S::Retrying { .. },
+                E::Retrying {
+                    attempt,
+                    in_s,
+                    reason,
+                },
+            ) => S::Retrying {
+                attempt,
+                in_s,
+                reason,
+            },
+            (S::Retrying { attempt, .. }, E::Resume) => S::Uploading {
                 sent: 0,
                 total: self.size,
-                attempt: 2,
+                attempt: *attempt,
             },
             (S::Uploading { .. }, E::ApiRefused(reason)) => S::Rejected {
                 by: RejectedBy::Api,
@@ -245,9 +286,18 @@ impl Card {
                 by: RejectedBy::Server,
                 reason,
             },
-            (S::Uploading { .. } | S::Processing, E::Failed(reason)) => S::Failed { reason },
-            (S::Previewing, E::Failed(reason)) => S::Failed { reason },
-            (S::Ready | S::Uploading { .. }, E::Cancel) => S::Cancelled,
+            (
+                S::Previewing | S::Uploading { .. } | S::Retrying { .. } | S::Processing,
+                E::Failed(reason),
+            ) => S::Failed {
+                reason,
+                network: false,
+            },
+            (S::Uploading { .. } | S::Retrying { .. }, E::NetworkFailed(reason)) => S::Failed {
+                reason,
+                network: true,
+            },
+            (S::Ready | S::Uploading { .. } | S::Retrying { .. }, E::Cancel) => S::Cancelled,
             (S::Failed { .. } | S::Cancelled, E::Retry) if self.preview.is_some() => S::Ready,
             (from, event) => {
                 return Err(InvalidTransition {
@@ -266,7 +316,10 @@ impl Card {
 
     /// Whether cancelling applies: the card waits for its upload or is uploading.
     pub fn can_cancel(&self) -> bool {
-        matches!(self.stage, Stage::Ready | Stage::Uploading { .. })
+        matches!(
+            self.stage,
+            Stage::Ready | Stage::Uploading { .. } | Stage::Retrying { .. }
+        )
     }
 
     /// Whether retrying applies: failed or cancelled, with a preview to upload.
@@ -403,16 +456,34 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn one_automatic_retry_only() {
+    fn retries_count_down_then_resume_or_fail() {
         let mut c = Card::new(3, "a.jpg", 1000);
         c.apply(Event::Previewed(info("ab"))).unwrap();
+        assert!(c
+            .apply(Event::Retrying {
+                attempt: 2,
+                in_s: Some(1),
+                reason: "x".into()
+            })
+            .is_err());
         c.apply(Event::UploadStarted).unwrap();
         c.apply(Event::Progress {
             sent: 900,
             total: 1000,
         })
         .unwrap();
-        c.apply(Event::Retrying).unwrap();
+        for in_s in [Some(2), Some(1), None] {
+            c.apply(Event::Retrying {
+                attempt: 2,
+                in_s,
+                reason: "the server answered 503".into(),
+            })
+            .unwrap();
+            assert_eq!(c.stage.status(), "retrying");
+            assert!(c.can_cancel());
+            assert!(c.progress_percent().is_none());
+        }
+        c.apply(Event::Resume).unwrap();
         assert_eq!(
             c.stage,
             Stage::Uploading {
@@ -421,12 +492,30 @@ mod tests {
                 attempt: 2
             }
         );
-        assert!(c.apply(Event::Retrying).is_err());
-        c.apply(Event::Failed("network error".into())).unwrap();
-        assert_eq!(c.stage.status(), "failed");
+        assert!(c.apply(Event::Resume).is_err());
+        c.apply(Event::NetworkFailed("network error".into()))
+            .unwrap();
+        assert_eq!(
+            c.stage,
+            Stage::Failed {
+                reason: "network error".into(),
+                network: true
+            }
+        );
         assert!(c.can_retry());
         c.apply(Event::Retry).unwrap();
         assert_eq!(c.stage.status(), "ready");
+        // Cancelled during the countdown: the countdown's next tick no longer applies.
+        c.apply(Event::UploadStarted).unwrap();
+        c.apply(Event::Retrying {
+            attempt: 2,
+            in_s: Some(3),
+            reason: "429".into(),
+        })
+        .unwrap();
+        c.apply(Event::Cancel).unwrap();
+        assert!(c.apply(Event::Resume).is_err());
+        assert_eq!(c.stage, Stage::Cancelled);
     }
 
     #[wasm_bindgen_test]

@@ -6,17 +6,20 @@ use std::collections::HashMap;
 use fitbox_api::Options;
 use fitbox_api::{ConfigResponse, ImageEntry, UploadRequest, UploadState};
 use leptos::prelude::*;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::JsCast;
 use web_sys::{File, ImageData, XmlHttpRequest};
 
-use crate::api::{ApiError, Client};
+use crate::api::Client;
 use crate::card::{Card, Event, Stage};
 use crate::gallery::Gallery;
 use crate::preview::PreviewPool;
 use crate::protocol::Reply;
 use crate::queue::{Removed, UploadQueue};
+use crate::retry::{Failure, Policy, Verdict};
 use crate::upload::{self, PutOutcome};
 use crate::urls::{worker_url, ApiBase};
-use crate::util::{js_message, now_ms, sleep};
+use crate::util::{js_message, now_ms, online, sleep};
 
 /// Uploads running at once.
 pub const UPLOAD_CONCURRENCY: usize = 3;
@@ -67,6 +70,10 @@ struct Runtime {
     /// Event time of the drop or pick (`performance.now()` clock).
     added_at: HashMap<u32, f64>,
     requests: HashMap<u32, XmlHttpRequest>,
+    /// The running upload task of each card (a number from `next_task`): a task whose card has
+    /// since been cancelled and started again sees another number and stops.
+    tasks: HashMap<u32, u32>,
+    next_task: u32,
     queue: UploadQueue<u32>,
     waiting_for_config: Vec<u32>,
     next_id: u32,
@@ -109,6 +116,8 @@ impl Controller {
                 pixels: HashMap::new(),
                 added_at: HashMap::new(),
                 requests: HashMap::new(),
+                tasks: HashMap::new(),
+                next_task: 0,
                 queue: UploadQueue::new(UPLOAD_CONCURRENCY),
                 waiting_for_config: Vec::new(),
                 next_id: 0,
@@ -131,6 +140,14 @@ impl Controller {
     pub fn start(self) {
         if let Some(pool) = self.rt(|r| r.pool.clone()) {
             pool.warm_up();
+        }
+        // Back online: uploads that gave up for want of a network start again by themselves.
+        if let Some(window) = web_sys::window() {
+            let on_online = Closure::<dyn FnMut()>::new(move || self.resume_network_failures());
+            let _ = window
+                .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+            // The page's controller lives as long as the page.
+            on_online.forget();
         }
         leptos::task::spawn_local(async move {
             if let Err(e) = crate::auth::complete_sign_in().await {
@@ -317,7 +334,6 @@ impl Controller {
 
     /// Draw card `id`'s preview pixels on `canvas`; the first time, record drop-to-preview.
     pub fn draw(&self, id: u32, canvas: &web_sys::HtmlCanvasElement) {
-        use wasm_bindgen::JsCast;
         let Some((img, added)) =
             self.rt(|r| (r.pixels.get(&id).cloned(), r.added_at.get(&id).copied()))
         else {
@@ -356,11 +372,18 @@ impl Controller {
         }
     }
 
-    fn cancelled(&self, id: u32) -> bool {
-        !matches!(self.stage(id), Some(Stage::Uploading { .. }))
+    /// Upload task `task` of card `id` is over: the card is no longer uploading or waiting to
+    /// retry (cancelled, dismissed...), or another task has started for it since.
+    fn cancelled(&self, id: u32, task: u32) -> bool {
+        !matches!(
+            self.stage(id),
+            Some(Stage::Uploading { .. } | Stage::Retrying { .. })
+        ) || self.rt(|r| r.tasks.get(&id) != Some(&task)).unwrap_or(true)
     }
 
-    /// Ticket, then PUT with progress; one automatic retry on a network failure.
+    /// Ticket, then PUT with progress; a failure that may pass is tried again as
+    /// [`Policy::UPLOADS`] says (counting down on the card, or waiting until the browser is
+    /// online again); a refusal is final. Every try asks for a new ticket: one upload per ticket.
     async fn upload(self, id: u32) {
         let card = self.handle(id).map(|h| h.card.get_untracked());
         let file = self.rt(|r| r.files.get(&id).cloned()).flatten();
@@ -376,71 +399,162 @@ impl Controller {
             self.finish_slot(id);
             return;
         }
+        let task = self
+            .rt(|r| {
+                r.next_task += 1;
+                r.tasks.insert(id, r.next_task);
+                r.next_task
+            })
+            .unwrap_or(0);
         let client = self.client();
         let request = UploadRequest {
             filename: card.filename.clone(),
             content_type: content_type.to_string(),
             size: card.size,
         };
-        let mut attempt = 1;
+        let mut attempt: u8 = 1;
         loop {
-            let outcome = match client.create_upload(&request).await {
-                Err(e) if e.is_refusal() => {
-                    self.apply(id, Event::ApiRefused(e.to_string()));
-                    break;
-                }
-                Err(e) => Err(e),
-                Ok(ticket) => {
-                    if self.cancelled(id) {
+            // Ok: stored (the upload's id); Err: what failed, and how, for the retry policy.
+            let outcome: Result<String, (String, Option<Failure>)> =
+                match client.create_upload(&request).await {
+                    Err(e) if e.is_refusal() => {
+                        self.apply(id, Event::ApiRefused(e.to_string()));
                         break;
                     }
-                    let progress = move |sent, total| {
-                        self.apply(id, Event::Progress { sent, total });
-                    };
-                    let put = upload::put(&ticket, &file, progress, |xhr| {
-                        self.rt(|r| r.requests.insert(id, xhr.clone()));
-                    })
-                    .await;
-                    self.rt(|r| r.requests.remove(&id));
-                    match put {
-                        Ok(PutOutcome::Stored) => Ok(ticket.id),
-                        Ok(PutOutcome::Network) => Err(ApiError::Network(
-                            "the connection to the storage failed".into(),
-                        )),
-                        Ok(PutOutcome::Aborted) => break,
-                        Ok(PutOutcome::Refused { message, .. }) => {
-                            self.apply(id, Event::Failed(message));
+                    Err(e) => Err((e.to_string(), e.failure())),
+                    Ok(ticket) => {
+                        if self.cancelled(id, task) {
                             break;
                         }
-                        Err(js) => {
-                            self.apply(id, Event::Failed(js_message(&js)));
-                            break;
+                        let progress = move |sent, total| {
+                            self.apply(id, Event::Progress { sent, total });
+                        };
+                        let put = upload::put(&ticket, &file, progress, |xhr| {
+                            self.rt(|r| r.requests.insert(id, xhr.clone()));
+                        })
+                        .await;
+                        self.rt(|r| r.requests.remove(&id));
+                        match put {
+                            Ok(PutOutcome::Stored) => Ok(ticket.id),
+                            Ok(PutOutcome::Network) => Err((
+                                "the connection to the storage failed".into(),
+                                Some(Failure::Network),
+                            )),
+                            Ok(PutOutcome::Aborted) => break,
+                            Ok(PutOutcome::Refused {
+                                status,
+                                message,
+                                retry_after_ms,
+                            }) => Err((
+                                message,
+                                Some(Failure::Status {
+                                    status,
+                                    retry_after_ms,
+                                }),
+                            )),
+                            Err(js) => Err((js_message(&js), None)),
                         }
                     }
-                }
-            };
-            match outcome {
+                };
+            let (reason, failure) = match outcome {
                 Ok(upload_id) => {
                     if self.apply(id, Event::Uploaded) {
                         leptos::task::spawn_local(self.follow(id, upload_id));
                     }
                     break;
                 }
-                Err(e) if e.is_network() && attempt == 1 && !self.cancelled(id) => {
+                Err(e) => e,
+            };
+            if self.cancelled(id, task) {
+                break;
+            }
+            let Some(failure) = failure else {
+                self.apply(id, Event::Failed(reason));
+                break;
+            };
+            // Offline: no try can succeed; wait for the network without spending one.
+            if failure == Failure::Network && !online() {
+                if !self.wait_until_online(id, task, attempt, &reason).await {
+                    break;
+                }
+                continue;
+            }
+            match Policy::UPLOADS.after(attempt, failure, js_sys::Math::random()) {
+                Verdict::RetryIn(ms) => {
                     attempt += 1;
-                    self.apply(id, Event::Retrying);
-                    sleep(800).await;
-                    if self.cancelled(id) {
+                    if !self.count_down(id, task, attempt, ms, &reason).await {
                         break;
                     }
                 }
-                Err(e) => {
-                    self.apply(id, Event::Failed(e.to_string()));
+                Verdict::GiveUp(why) => {
+                    let reason = match why {
+                        Some(why) => format!("{reason} ({why})"),
+                        None => reason,
+                    };
+                    self.apply(
+                        id,
+                        if failure == Failure::Network {
+                            Event::NetworkFailed(reason)
+                        } else {
+                            Event::Failed(reason)
+                        },
+                    );
                     break;
                 }
             }
         }
+        self.rt(|r| {
+            if r.tasks.get(&id) == Some(&task) {
+                r.tasks.remove(&id);
+            }
+        });
         self.finish_slot(id);
+    }
+
+    /// Show "retrying in N s" on the card, counting down to try `attempt`; then resume it.
+    /// `false` when the card was cancelled meanwhile.
+    async fn count_down(self, id: u32, task: u32, attempt: u8, ms: u32, reason: &str) -> bool {
+        let until = now_ms() + f64::from(ms);
+        loop {
+            if self.cancelled(id, task) {
+                return false;
+            }
+            let left = until - now_ms();
+            if left <= 0.0 {
+                return self.apply(id, Event::Resume);
+            }
+            let in_s = Some((left / 1000.0).ceil() as u32);
+            let reason = reason.to_string();
+            let event = Event::Retrying {
+                attempt,
+                in_s,
+                reason,
+            };
+            if !self.apply(id, event) {
+                return false;
+            }
+            sleep(left.min(1000.0) as i32).await;
+        }
+    }
+
+    /// Show "waiting for the network" on the card until the browser is online; then resume
+    /// the same try. `false` when the card was cancelled meanwhile.
+    async fn wait_until_online(self, id: u32, task: u32, attempt: u8, reason: &str) -> bool {
+        let event = Event::Retrying {
+            attempt,
+            in_s: None,
+            reason: reason.to_string(),
+        };
+        if !self.apply(id, event) {
+            return false;
+        }
+        while !online() {
+            sleep(500).await;
+            if self.cancelled(id, task) {
+                return false;
+            }
+        }
+        self.apply(id, Event::Resume)
     }
 
     fn finish_slot(self, id: u32) {
@@ -511,6 +625,23 @@ impl Controller {
         }
         if removed == Removed::Active {
             self.pump();
+        }
+    }
+
+    /// Every card that failed for want of a network goes back in the upload queue.
+    pub fn resume_network_failures(self) {
+        let ids: Vec<u32> = self.cards.with_untracked(|cards| {
+            cards
+                .iter()
+                .filter(|h| {
+                    h.card
+                        .with_untracked(|c| matches!(c.stage, Stage::Failed { network: true, .. }))
+                })
+                .map(|h| h.id)
+                .collect()
+        });
+        for id in ids {
+            self.retry(id);
         }
     }
 

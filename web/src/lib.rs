@@ -22,6 +22,7 @@ pub mod gallery;
 pub mod preview;
 pub mod protocol;
 pub mod queue;
+pub mod retry;
 pub mod upload;
 pub mod urls;
 mod util;

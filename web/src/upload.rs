@@ -15,7 +15,7 @@ use crate::urls::browser_sets_itself;
 pub enum PutOutcome {
     /// The store answered 2xx: the bytes are stored.
     Stored,
-    /// No HTTP answer: connection refused or reset, offline, CORS. Worth one retry.
+    /// No HTTP answer: connection refused or reset, offline, CORS. Worth retrying.
     Network,
     /// Cancelled with [`XmlHttpRequest::abort`].
     Aborted,
@@ -25,6 +25,8 @@ pub enum PutOutcome {
         status: u16,
         /// A readable message, from the store's S3 error document if any ([`s3_error_message`]).
         message: String,
+        /// The answer's `Retry-After` in ms, when the store sent one (and CORS exposes it).
+        retry_after_ms: Option<u32>,
     },
 }
 
@@ -43,6 +45,16 @@ pub fn s3_error_message(status: u16, body: &str) -> String {
         (None, Some(msg)) => format!("storage refused the upload ({status}): {msg}"),
         (None, None) => format!("storage refused the upload ({status})"),
     }
+}
+
+/// The value of header `name` (lowercase) in `getAllResponseHeaders()`' text.
+fn header_value(headers: &str, name: &str) -> Option<String> {
+    headers.split("\r\n").find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
 }
 
 /// PUT `file` to `ticket.url` with the ticket's headers. `on_progress(sent, total)` follows the
@@ -113,9 +125,15 @@ pub async fn put(
                 PutOutcome::Stored
             } else {
                 let body = xhr.response_text().ok().flatten().unwrap_or_default();
+                // From the headers CORS lets the page see (asking for one it hides logs an
+                // error in the console).
+                let headers = xhr.get_all_response_headers().unwrap_or_default();
+                let retry_after = header_value(&headers, "retry-after");
                 PutOutcome::Refused {
                     status,
                     message: s3_error_message(status, &body),
+                    retry_after_ms: retry_after
+                        .and_then(|v| crate::retry::parse_retry_after(&v, js_sys::Date::now())),
                 }
             }
         }
@@ -128,6 +146,15 @@ pub async fn put(
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn header_values_are_found_by_name() {
+        let h = "content-type: application/xml\r\nRetry-After: 7\r\nx-amz-id: a:b\r\n";
+        assert_eq!(header_value(h, "retry-after").as_deref(), Some("7"));
+        assert_eq!(header_value(h, "x-amz-id").as_deref(), Some("a:b"));
+        assert_eq!(header_value(h, "etag"), None);
+        assert_eq!(header_value("", "retry-after"), None);
+    }
 
     #[wasm_bindgen_test]
     fn s3_errors_are_readable() {

@@ -30,3 +30,10 @@ pub(crate) async fn sleep(ms: i32) {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// Whether the browser says it is online (`navigator.onLine`; true when it cannot tell).
+pub(crate) fn online() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
+}
