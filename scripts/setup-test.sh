@@ -7,7 +7,7 @@
 #   Debian         chromium + chromium-driver (browser tests; never a downloaded browser),
 #                  qemu-user + libc6-arm64-cross (aarch64 pixel check), curl + jq (the README's
 #                  curl test), python3-venv
-#   npm            playwright-core, oidc-provider: tests/e2e/node_modules (npm ci, from the
+#   npm            playwright-core, oidc-provider, @axe-core/playwright: tests/e2e/node_modules (npm ci, from the
 #                  committed lock file; oidc-provider is the sign-in tests' OpenID provider)
 #   PyPI           cargo-lambda (the Lambda emulator test)
 #   crates.io      cargo-fuzz (~/.cargo/bin; built unoptimised, it only drives cargo)
@@ -41,8 +41,9 @@ if [ ${#need[@]} -gt 0 ]; then
   done
 fi
 
-if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ]; then
-  say "installing playwright-core and oidc-provider (tests/e2e)"
+if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ] ||
+  [ ! -d tests/e2e/node_modules/@axe-core/playwright ]; then
+  say "installing playwright-core, oidc-provider and @axe-core/playwright (tests/e2e)"
   (cd tests/e2e && npm ci --no-audit --no-fund >/dev/null)
 fi
 

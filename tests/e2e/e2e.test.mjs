@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -343,7 +344,9 @@ test('the file input is reachable by keyboard and picking a file previews it', a
     }
     assert.equal(focused, 'file-input', 'Tab reaches the file input');
     const input = page.locator('#file-input');
-    assert.equal(await input.getAttribute('accept'), 'image/*');
+    // Exactly the accepted types (not image/*): Safari then hands over a picked HEIC photo as
+    // a JPEG of its own making.
+    assert.equal(await input.getAttribute('accept'), 'image/jpeg,image/png,image/webp,image/gif');
     assert.equal(await input.evaluate((e) => e.multiple), true);
     const small = 'edge/pillow_hopper_orientation_6.webp';
     await input.setInputFiles(path.join(TESTDATA, small));
@@ -650,6 +653,9 @@ test('upload: a network failure is retried after a backoff, then done', async ()
     assert.equal(await card(page, name).getAttribute('data-identical'), 'true');
     const id = await card(page, name).getAttribute('data-image-id');
     assert.ok((await galleryIds()).includes(id), 'the retried upload is in the gallery');
+    // Screen readers hear the end of it (a polite live region).
+    const live = page.locator('[role=status][aria-live=polite][data-testid=announcer]');
+    assert.equal((await live.innerText()).trim(), `${name}: uploaded, in the gallery`);
     await page.waitForTimeout(1_500);
     assert.equal(puts.length, 2, 'no further PUT after done');
     assert.deepEqual(errors.filter((e) => !injected(e)), [], 'no page errors');
@@ -705,9 +711,13 @@ test('upload: offline, the card waits for the network without spending tries; ba
     const puts = await routePuts(page, (route) => route.continue());
     const name = base(SMALL_WEBP);
     const c = card(page, name);
+    // The page has the server's settings (limits, box) before the network goes.
+    await page.locator('.hint', { hasText: 'up to' }).waitFor({ timeout: 10_000 });
     await context.setOffline(true);
     await dropFiles(page, [SMALL_WEBP]);
-    await waitStatus(page, name, 'retrying', 30_000);
+    await waitStatus(page, name, 'retrying', 30_000).catch(async (e) => {
+      throw new Error(`${e.message}; the card: ${await c.getAttribute('data-status')} "${await c.locator('.line').innerText()}"`);
+    });
     const line = await c.locator('.line').innerText();
     assert.match(line, /^Offline · the upload goes on when the network is back: /, line);
     // Offline for a while: still waiting, nothing sent, no try spent.
@@ -750,6 +760,165 @@ test('upload: a storage refusal is final, not retried; Retry by hand works', asy
     assert.equal(await waitSettled(page, name, 60_000), 'done');
     assert.equal(puts.length, 2);
     assert.deepEqual(errors.filter((e) => !injected(e) && !/403/.test(e)), [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('paste: an image pasted anywhere becomes a card named for when it came, and uploads', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    await page.evaluate(async (file) => {
+      const blob = await (await fetch('/__e2e_file__/' + encodeURIComponent(file))).blob();
+      const dt = new DataTransfer();
+      // What a browser puts on the clipboard for a screenshot or a copied image.
+      dt.items.add(new File([blob], 'image.png', { type: 'image/png' }));
+      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, SMALL_PNG.file);
+    const c = page.locator('li.card').first();
+    await c.waitFor({ timeout: 5_000 });
+    const name = await c.getAttribute('data-filename');
+    assert.match(name, /^Pasted image \d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d\.png$/, name);
+    assert.equal(await waitSettled(page, name, 60_000), 'done');
+    assert.equal(await c.getAttribute('data-identical'), 'true');
+    // Pasting text (no files) is left to the browser: no card.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.setData('text/plain', 'hello');
+      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('li.card').count(), 1);
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('folder drop: every image inside, nested folders too; other files are left out and counted', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fitbox-e2e-folder-'));
+  const { context, page, errors } = await openPage();
+  try {
+    fs.mkdirSync(path.join(dir, 'trip', 'day 2', 'evening'), { recursive: true });
+    fs.copyFileSync(path.join(TESTDATA, SMALL_JPEG.file), path.join(dir, 'trip', 'first.jpg'));
+    fs.copyFileSync(path.join(TESTDATA, SMALL_PNG.file), path.join(dir, 'trip', 'day 2', 'second.png'));
+    fs.copyFileSync(path.join(TESTDATA, SMALL_WEBP.file), path.join(dir, 'trip', 'day 2', 'evening', 'third.webp'));
+    fs.writeFileSync(path.join(dir, 'trip', 'notes.txt'), 'not an image');
+    // A real drag of a folder from the desktop, through the browser's own drag and drop (the
+    // page gets a directory entry, as from a file manager).
+    const cdp = await context.newCDPSession(page);
+    const data = { items: [], files: [path.join(dir, 'trip')], dragOperationsMask: 1 };
+    for (const type of ['dragEnter', 'dragOver', 'drop']) {
+      await cdp.send('Input.dispatchDragEvent', { type, x: 640, y: 300, data });
+    }
+    for (const name of ['first.jpg', 'second.png', 'third.webp']) {
+      assert.equal(await waitSettled(page, name, 60_000), 'done', name);
+    }
+    assert.equal(await page.locator('li.card').count(), 3);
+    const notice = await page.locator('.banner[role=alert] > span').first().innerText();
+    assert.equal(notice.trim(), 'Left out 1 file that is not an image.');
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await context.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('leaving with uploads not yet sent asks first; with everything sent it does not', async () => {
+  const { context, page } = await openPage();
+  try {
+    const held = [];
+    await routePuts(page, (route) => {
+      held.push(route);
+    });
+    // A click first: browsers only ask on leaving a page the person has used.
+    await page.locator('h1').click();
+    await dropFiles(page, [SMALL_JPEG]);
+    await waitStatus(page, base(SMALL_JPEG), 'uploading', 30_000);
+    const dialogs = [];
+    page.on('dialog', async (d) => {
+      dialogs.push(d.type());
+      await d.dismiss();
+    });
+    await page.close({ runBeforeUnload: true });
+    await until('the leave prompt', () => dialogs.length === 1, 5_000);
+    assert.deepEqual(dialogs, ['beforeunload']);
+    assert.equal(page.isClosed(), false, 'staying keeps the page');
+    for (const r of held) await r.continue().catch(() => {});
+    await page.unroute('**');
+
+    const second = await context.newPage();
+    await second.goto(server.url + '/');
+    await second.locator('section[aria-label="Gallery"]').waitFor();
+    await second.locator('h1').click();
+    const asked = [];
+    second.on('dialog', async (d) => {
+      asked.push(d.type());
+      await d.dismiss();
+    });
+    await second.close({ runBeforeUnload: true });
+    await until('the page to close', () => second.isClosed(), 5_000);
+    assert.deepEqual(asked, [], 'nothing to lose: no prompt');
+  } finally {
+    await context.close();
+  }
+});
+
+/** axe's serious and critical violations on the page as it is (all of them are logged). */
+async function axeProblems(page, what) {
+  const { violations, passes } = await new AxeBuilder({ page }).analyze();
+  // The scan looked at the page: rules that apply and held (colour contrast, names, roles...).
+  assert.ok(passes.length >= 10, `axe, ${what}: only ${passes.length} rules applied`);
+  log(`axe, ${what}: ${passes.length} rules held, ${violations.length} broken`);
+  for (const v of violations) {
+    log(`axe, ${what}: ${v.impact} ${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  }
+  return violations
+    .filter((v) => ['serious', 'critical'].includes(v.impact))
+    .map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+test('accessibility: axe finds nothing serious on the empty page, with cards in every state, and with the gallery', async () => {
+  const { context, page } = await openPage();
+  try {
+    assert.deepEqual(await axeProblems(page, 'empty page'), []);
+
+    // Cards in every state at once: done, uploading (PUT held), failed (storage refuses),
+    // retrying (the API asks to wait a minute), waiting for a slot, refused by the preview.
+    const RETRYING = { file: 'photos/mde_canon_eos_1000d_orient6.jpg', type: 'image/jpeg' };
+    const WAITING = { file: 'edge/vips_cogs.gif', type: 'image/gif' };
+    const held = [];
+    await routePuts(page, (route) => {
+      const name = decodeURIComponent(route.request().headers()['x-amz-meta-filename'] ?? '');
+      if (name === base(SMALL_PNG)) return held.push(route);
+      if (name === base(SMALL_WEBP)) {
+        return route.fulfill({ status: 403, body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' });
+      }
+      return route.continue();
+    });
+    await page.route('**/api/uploads', (route) => {
+      const r = route.request();
+      if (r.method() !== 'POST' || JSON.parse(r.postData() ?? '{}').filename !== base(RETRYING)) return route.fallback();
+      return route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '60', 'content-type': 'application/json' },
+        body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many uploads from this address' } }),
+      });
+    });
+    await dropFiles(page, [SMALL_JPEG, SMALL_PNG, SMALL_WEBP, RETRYING, WAITING, TRUNCATED]);
+    await waitStatus(page, base(SMALL_JPEG), 'done', 60_000);
+    await waitStatus(page, base(SMALL_PNG), 'uploading', 30_000);
+    await waitStatus(page, base(SMALL_WEBP), 'failed', 30_000);
+    await waitStatus(page, base(RETRYING), 'retrying', 30_000);
+    await waitStatus(page, base(TRUNCATED), 'rejected', 30_000);
+    const statuses = await page.locator('li.card').evaluateAll((cs) => cs.map((c) => c.dataset.status));
+    log(`axe: cards ${statuses.join(', ')}`);
+    assert.deepEqual(await axeProblems(page, 'cards'), []);
+
+    // The gallery, scrolled to (earlier tests and this one filled it).
+    await page.locator('section[aria-label="Gallery"] li.tile').first().scrollIntoViewIfNeeded();
+    assert.deepEqual(await axeProblems(page, 'gallery'), []);
+    for (const r of held) await r.continue().catch(() => {});
   } finally {
     await context.close();
   }

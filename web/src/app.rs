@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::card::{Card, RejectedBy, Stage};
 use crate::controller::{CardHandle, ConfigState, Controller, SignIn};
+use crate::entries;
 use crate::format;
 use crate::gallery::GalleryView;
 use crate::retry::Policy;
@@ -74,9 +75,38 @@ pub fn App() -> impl IntoView {
         depth.set_value(0);
         dragging.set(false);
         let t0 = e.time_stamp();
-        let files = files_of(e.data_transfer().and_then(|dt| dt.files()));
+        let Some(dt) = e.data_transfer() else {
+            return;
+        };
+        // Folders: every image inside, read after the event (their entries stay readable).
+        if let Some(entries) = entries::folder_drop(&dt) {
+            leptos::task::spawn_local(async move {
+                let found = entries::images_in(entries).await;
+                ctrl.add_folder_files(found, t0);
+            });
+            return;
+        }
+        let files = files_of(dt.files());
         if !files.is_empty() {
             ctrl.add_files(files, t0);
+        }
+    });
+    // Paste anywhere (Ctrl/Cmd+V): images from the clipboard, named for when they came.
+    let _ = window_event_listener(ev::paste, move |e| {
+        let Some(dt) = e.clipboard_data() else {
+            return;
+        };
+        let files = entries::pasted(&dt, &js_sys::Date::new_0());
+        if !files.is_empty() {
+            e.prevent_default();
+            ctrl.add_files(files, e.time_stamp());
+        }
+    });
+    // Leaving with files not yet sent asks first (browsers show their own words).
+    let _ = window_event_listener(ev::beforeunload, move |e| {
+        if ctrl.unsent() > 0 {
+            e.prevent_default();
+            e.set_return_value("");
         }
     });
 
@@ -140,7 +170,7 @@ pub fn App() -> impl IntoView {
                         class="visually-hidden"
                         type="file"
                         multiple
-                        accept="image/*"
+                        accept=fitbox_api::ACCEPTED_TYPES.join(",")
                         on:change=on_pick
                     />
                     <Show
@@ -184,6 +214,9 @@ pub fn App() -> impl IntoView {
                 <Uploads ctrl=ctrl/>
                 <GalleryView gallery=ctrl.gallery client=ctrl.client()/>
             </main>
+            <div class="visually-hidden" role="status" aria-live="polite" data-testid="announcer">
+                {move || ctrl.announcement.get()}
+            </div>
             <div class="drop-overlay" aria-hidden="true">
                 <div class="drop-overlay-inner">"Drop to add"</div>
             </div>

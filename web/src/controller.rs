@@ -92,6 +92,9 @@ pub struct Controller {
     pub notice: RwSignal<Option<String>>,
     /// The gallery's state.
     pub gallery: Gallery,
+    /// The last change of a card's state worth telling a screen-reader user (a polite live
+    /// region reads it): a card done, refused, failed, retrying or cancelled.
+    pub announcement: RwSignal<String>,
     rt: StoredValue<Runtime, LocalStorage>,
 }
 
@@ -105,6 +108,7 @@ impl Controller {
             .clamp(1, 2);
         Controller {
             cards: RwSignal::new(Vec::new()),
+            announcement: RwSignal::new(String::new()),
             config: RwSignal::new(ConfigState::Loading),
             sign_in: RwSignal::new(SignIn::Unknown),
             notice: RwSignal::new(None),
@@ -141,9 +145,15 @@ impl Controller {
         if let Some(pool) = self.rt(|r| r.pool.clone()) {
             pool.warm_up();
         }
-        // Back online: uploads that gave up for want of a network start again by themselves.
+        // Back online: the settings, if they could not be read, and uploads that gave up for
+        // want of a network are asked for again by themselves.
         if let Some(window) = web_sys::window() {
-            let on_online = Closure::<dyn FnMut()>::new(move || self.resume_network_failures());
+            let on_online = Closure::<dyn FnMut()>::new(move || {
+                if matches!(self.config.get_untracked(), ConfigState::Failed(_)) {
+                    self.load_config();
+                }
+                self.resume_network_failures();
+            });
             let _ = window
                 .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
             // The page's controller lives as long as the page.
@@ -236,8 +246,67 @@ impl Controller {
             return false;
         };
         let mut ok = false;
-        h.card.update(|c| ok = c.apply(event).is_ok());
+        let mut said = None;
+        h.card.update(|c| {
+            let before = c.stage.status();
+            ok = c.apply(event).is_ok();
+            if ok && c.stage.status() != before {
+                said = announcement(c);
+            }
+        });
+        if let Some(said) = said {
+            self.announcement.set(said);
+        }
         ok
+    }
+
+    /// Cards whose file is not yet sent: leaving the page now would lose them.
+    pub fn unsent(&self) -> usize {
+        self.cards.with_untracked(|cards| {
+            cards
+                .iter()
+                .filter(|h| {
+                    h.card.with_untracked(|c| {
+                        matches!(
+                            c.stage,
+                            Stage::Previewing
+                                | Stage::Ready
+                                | Stage::Uploading { .. }
+                                | Stage::Retrying { .. }
+                        )
+                    })
+                })
+                .count()
+        })
+    }
+
+    /// Add the images found in dropped folders, and say what was left out.
+    pub fn add_folder_files(self, found: crate::entries::Found, event_time: f64) {
+        let mut told = Vec::new();
+        if found.images.is_empty() {
+            told.push("No images in the dropped folder.".to_string());
+        }
+        match found.not_images {
+            0 => {}
+            1 => told.push("Left out 1 file that is not an image.".to_string()),
+            n => told.push(format!("Left out {n} files that are not images.")),
+        }
+        if found.over_limit > 0 {
+            told.push(format!(
+                "Took the first {} images; left out {} more (drop them in parts).",
+                crate::entries::MAX_FOLDER_FILES,
+                found.over_limit
+            ));
+        }
+        if let Some(e) = found.error {
+            told.push(format!("Part of the folder could not be read: {e}."));
+        }
+        if !told.is_empty() {
+            self.notice.set(Some(told.join(" ")));
+        }
+        if !found.images.is_empty() {
+            self.add_files(found.images, event_time);
+        }
     }
 
     fn stage(&self, id: u32) -> Option<Stage> {
@@ -679,4 +748,18 @@ impl Controller {
             self.dismiss(id);
         }
     }
+}
+
+/// What a screen reader is told when card `c` has just moved to its stage.
+fn announcement(c: &Card) -> Option<String> {
+    let name = &c.filename;
+    Some(match &c.stage {
+        Stage::Done { .. } => format!("{name}: uploaded, in the gallery"),
+        Stage::Rejected { reason, .. } => format!("{name}: not uploaded: {reason}"),
+        Stage::Failed { reason, .. } => format!("{name}: upload failed: {reason}"),
+        Stage::Retrying { in_s: Some(s), .. } => format!("{name}: retrying in {s} seconds"),
+        Stage::Retrying { in_s: None, .. } => format!("{name}: waiting for the network"),
+        Stage::Cancelled => format!("{name}: cancelled"),
+        _ => return None,
+    })
 }
