@@ -711,8 +711,10 @@ test('upload: offline, the card waits for the network without spending tries; ba
     const puts = await routePuts(page, (route) => route.continue());
     const name = base(SMALL_WEBP);
     const c = card(page, name);
-    // The page has the server's settings (limits, box) before the network goes.
+    // The page has loaded what it needs before the network goes: the server's settings
+    // (limits, box) and the preview worker (it reports its warm-up once running).
     await page.locator('.hint', { hasText: 'up to' }).waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => document.documentElement.dataset.previewWarm, null, { timeout: 30_000 });
     await context.setOffline(true);
     await dropFiles(page, [SMALL_WEBP]);
     await waitStatus(page, name, 'retrying', 30_000).catch(async (e) => {
@@ -919,6 +921,74 @@ test('accessibility: axe finds nothing serious on the empty page, with cards in 
     await page.locator('section[aria-label="Gallery"] li.tile').first().scrollIntoViewIfNeeded();
     assert.deepEqual(await axeProblems(page, 'gallery'), []);
     for (const r of held) await r.continue().catch(() => {});
+  } finally {
+    await context.close();
+  }
+});
+
+/** A 24-bit BMP of `w`x`h` (a colour gradient), made here: a format the core does not read. */
+function bmp(w, h) {
+  const row = Math.ceil((w * 3) / 4) * 4;
+  const b = Buffer.alloc(54 + row * h);
+  b.write('BM', 0);
+  b.writeUInt32LE(b.length, 2);
+  b.writeUInt32LE(54, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(w, 18);
+  b.writeInt32LE(h, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(24, 28);
+  b.writeUInt32LE(row * h, 34);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = 54 + y * row + x * 3;
+      b[o] = (x * 255) / w; // blue
+      b[o + 1] = (y * 255) / h; // green
+      b[o + 2] = 200; // red
+    }
+  }
+  return b;
+}
+
+/** Drop files made in the test (name, type, bytes), the way `dropFiles` drops test images. */
+async function dropBytes(page, files) {
+  const dt = await page.evaluateHandle((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) {
+      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    return dt;
+  }, files.map((f) => ({ name: f.name, type: f.type, b64: f.bytes.toString('base64') })));
+  for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent('body', type, { dataTransfer: dt });
+}
+
+test('a format only the browser reads (BMP) converts in one click and uploads; HEIC says what to do', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic'), Buffer.alloc(64)]);
+    await dropBytes(page, [
+      { name: 'scan.bmp', type: 'image/bmp', bytes: bmp(300, 200) },
+      { name: 'IMG_0001.HEIC', type: 'image/heic', bytes: heic },
+    ]);
+    const scan = card(page, 'scan.bmp');
+    await waitStatus(page, 'scan.bmp', 'rejected', 30_000);
+    assert.match(await scan.locator('.line').innerText(), /^Not uploaded: unsupported format: BMP/);
+    const convert = scan.getByRole('button', { name: 'Convert in the browser and upload' });
+    await convert.click({ timeout: 10_000 });
+    assert.equal(await waitSettled(page, 'scan.png', 60_000), 'done');
+    const png = card(page, 'scan.png');
+    assert.equal(await png.getAttribute('data-identical'), 'true', 'the stored thumbnail equals the preview of the converted file');
+    assert.equal(await png.getAttribute('data-preview-width'), '300');
+    assert.equal(await scan.count(), 0, 'the refused card made way for the converted one');
+
+    const phone = card(page, 'IMG_0001.HEIC');
+    await waitStatus(page, 'IMG_0001.HEIC', 'rejected', 30_000);
+    await page.waitForFunction(() => /cannot read it either/.test(document.querySelector('li.card[data-filename="IMG_0001.HEIC"] .line')?.textContent ?? ''), null, { timeout: 10_000 });
+    const line = await phone.locator('.line').innerText();
+    assert.match(line, /^Not uploaded: unsupported format: HEIC.*This browser cannot read it either: export the photo as JPEG/, line);
+    assert.equal(await phone.getByRole('button', { name: 'Convert in the browser and upload' }).count(), 0);
+    assert.deepEqual(errors, [], 'no page errors');
   } finally {
     await context.close();
   }

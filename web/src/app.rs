@@ -529,6 +529,15 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                     <Show when=move || card.with(Card::can_retry)>
                         <button class="btn" on:click=move |_| ctrl.retry(id)>"Retry"</button>
                     </Show>
+                    <Show when=move || card.with(|c| c.convertible)>
+                        <p class="convert-note">
+                            "Your browser can read this file: it can convert it to PNG (JPEG \
+                             when too large) here and upload that instead."
+                        </p>
+                        <button class="btn btn-primary" on:click=move |_| ctrl.convert(id)>
+                            "Convert in the browser and upload"
+                        </button>
+                    </Show>
                     <Show when=move || card.with(|c| c.stage.is_settled())>
                         <button
                             class="btn btn-quiet"

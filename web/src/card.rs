@@ -180,6 +180,11 @@ pub enum Event {
     Cancel,
     /// Try again by hand after `failed` or `cancelled`.
     Retry,
+    /// The browser can decode the file the preview refused (see [`Card::convertible`]).
+    BrowserReads,
+    /// Neither the preview nor the browser reads the file: what to do instead (added to the
+    /// reason).
+    BrowserCannotRead(String),
 }
 
 /// An event that does not apply to the card's stage (a bug, or a late callback).
@@ -214,6 +219,9 @@ pub struct Card {
     pub preview_ms: Option<f64>,
     /// Time spent in the worker's `fitbox_core::preview`.
     pub worker_ms: Option<f64>,
+    /// Refused by the preview as a format fitbox does not read, but the browser reads it: the
+    /// card offers to convert it in the browser.
+    pub convertible: bool,
 }
 
 impl Card {
@@ -227,6 +235,7 @@ impl Card {
             preview: None,
             preview_ms: None,
             worker_ms: None,
+            convertible: false,
         }
     }
 
@@ -299,6 +308,26 @@ impl Card {
             },
             (S::Ready | S::Uploading { .. } | S::Retrying { .. }, E::Cancel) => S::Cancelled,
             (S::Failed { .. } | S::Cancelled, E::Retry) if self.preview.is_some() => S::Ready,
+            (
+                S::Rejected {
+                    by: RejectedBy::Preview,
+                    ..
+                },
+                E::BrowserReads,
+            ) => {
+                self.convertible = true;
+                self.stage.clone()
+            }
+            (
+                S::Rejected {
+                    by: RejectedBy::Preview,
+                    reason,
+                },
+                E::BrowserCannotRead(advice),
+            ) => S::Rejected {
+                by: RejectedBy::Preview,
+                reason: format!("{reason}. {advice}"),
+            },
             (from, event) => {
                 return Err(InvalidTransition {
                     from: from.status(),

@@ -391,12 +391,29 @@ impl Controller {
                 job, code, message, ..
             } => {
                 let event = if code == "worker" {
-                    Event::Failed(message)
+                    Event::Failed(message.clone())
                 } else {
-                    Event::PreviewRefused(message)
+                    Event::PreviewRefused(message.clone())
                 };
                 self.apply(job, event);
-                self.rt(|r| r.files.remove(&job));
+                let file = self.rt(|r| r.files.get(&job).cloned()).flatten();
+                match file {
+                    // A format fitbox does not read: can the browser? Then offer to convert.
+                    Some(file) if code == "unsupported_format" => {
+                        leptos::task::spawn_local(async move {
+                            if crate::convert::browser_reads(&file).await {
+                                self.apply(job, Event::BrowserReads);
+                            } else {
+                                let advice = crate::convert::advice(&message).to_string();
+                                self.apply(job, Event::BrowserCannotRead(advice));
+                                self.rt(|r| r.files.remove(&job));
+                            }
+                        });
+                    }
+                    _ => {
+                        self.rt(|r| r.files.remove(&job));
+                    }
+                }
             }
         }
     }
@@ -695,6 +712,27 @@ impl Controller {
         if removed == Removed::Active {
             self.pump();
         }
+    }
+
+    /// Convert card `id`'s file (refused by the preview, read by the browser) to PNG or JPEG in
+    /// the browser; the converted file replaces the card with a card of its own.
+    pub fn convert(self, id: u32) {
+        let file = self.rt(|r| r.files.get(&id).cloned()).flatten();
+        let max_bytes = self.options().map(|o| o.limits.max_bytes);
+        let (Some(file), Some(max_bytes)) = (file, max_bytes) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match crate::convert::to_png_or_jpeg(&file, max_bytes).await {
+                Ok(converted) => {
+                    self.dismiss(id);
+                    self.add_files(vec![converted], now_ms());
+                }
+                Err(e) => self
+                    .notice
+                    .set(Some(format!("{} could not be converted: {e}", file.name()))),
+            }
+        });
     }
 
     /// Every card that failed for want of a network goes back in the upload queue.

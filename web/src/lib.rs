@@ -17,6 +17,7 @@ pub mod app;
 pub mod auth;
 pub mod card;
 pub mod controller;
+pub mod convert;
 pub mod entries;
 pub mod format;
 pub mod gallery;
