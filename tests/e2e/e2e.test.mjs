@@ -994,6 +994,50 @@ test('a format only the browser reads (BMP) converts in one click and uploads; H
   }
 });
 
+test('gallery: an image whose signed link has expired gets a fresh link and shows', async () => {
+  // At least one image to show (the earlier tests leave some; alone, this test makes one).
+  if ((await galleryIds()).length === 0) {
+    await settledUpload(await uploadThroughApi(SMALL_JPEG.file, 'expiring.jpg'), Date.now() + 60_000);
+  }
+  const listings = [];
+  const expired = new Set();
+  const { context, page, errors } = await openPage(undefined, {
+    beforeGoto: async (p) => {
+      p.on('request', (r) => {
+        if (r.method() === 'GET' && new URL(r.url()).pathname === '/api/images') listings.push(r.url());
+      });
+      // The first load of each image answers as S3 does for a link past its X-Amz-Expires, a
+      // moment after the listing (so fresh links are signed in a later second).
+      await p.route((u) => u.pathname.includes('/images/') && !u.pathname.startsWith('/api/'), async (route) => {
+        const key = new URL(route.request().url()).pathname;
+        if (route.request().method() !== 'GET' || expired.has(key)) return route.fallback();
+        expired.add(key);
+        await new Promise((r) => setTimeout(r, 1_500));
+        return route.fulfill({
+          status: 403,
+          contentType: 'application/xml',
+          body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+        });
+      });
+    },
+  });
+  try {
+    const first = page.locator('section[aria-label="Gallery"] li.tile img').first();
+    await first.waitFor({ timeout: 10_000 });
+    const before = await first.getAttribute('src');
+    await page.waitForFunction(() => {
+      const img = document.querySelector('section[aria-label="Gallery"] li.tile img');
+      return img && img.complete && img.naturalWidth > 0;
+    }, null, { timeout: 30_000 });
+    assert.ok(expired.size >= 1, 'the first link was refused as expired');
+    assert.ok(listings.length >= 2, `the links were renewed by listing again (${listings.length} listings)`);
+    assert.notEqual(await first.getAttribute('src'), before, 'the image shows through a fresh link');
+    assert.deepEqual(errors.filter((e) => !/403|Failed to load resource/.test(e)), [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
 test('gallery: a failed load shows the error state; "Try again" loads the images', async () => {
   // At least one image to show (the earlier tests leave some; alone, this test makes one).
   if ((await galleryIds()).length === 0) {

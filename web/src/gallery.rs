@@ -26,6 +26,53 @@ pub fn add_newest(shown: &mut Vec<ImageEntry>, image: ImageEntry) {
     shown.insert(0, image);
 }
 
+/// Put fresh links (from a new listing) on the images shown, by id; the rest stay as they are.
+/// How many links changed.
+pub fn renew_links(shown: &mut [ImageEntry], fresh: &[ImageEntry]) -> usize {
+    let mut changed = 0;
+    for img in shown.iter_mut() {
+        if let Some(f) = fresh.iter().find(|f| f.id == img.id) {
+            if f.url != img.url {
+                img.url = f.url.clone();
+                changed += 1;
+            }
+        }
+    }
+    changed
+}
+
+/// When a signed link stops working, in ms since the epoch: its `X-Amz-Date` plus
+/// `X-Amz-Expires` (SigV4 query signing). `None` for a link that is not signed that way (a CDN
+/// link, or one signed otherwise), which is then renewed only when it fails to load.
+pub fn link_expiry_ms(url: &str) -> Option<f64> {
+    let query = url.split_once('?')?.1;
+    let param = |name: &str| {
+        query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then_some(v)
+        })
+    };
+    let date = param("X-Amz-Date")?;
+    let expires: f64 = param("X-Amz-Expires")?.parse().ok()?;
+    // 20261207T204633Z
+    let d = date.as_bytes();
+    if d.len() != 16 || d[8] != b'T' || d[15] != b'Z' {
+        return None;
+    }
+    let num = |a: usize, b: usize| date.get(a..b)?.parse::<u32>().ok();
+    let at = js_sys::Date::utc(f64::from(num(0, 4)?), f64::from(num(4, 6)?.checked_sub(1)?));
+    // Date.UTC(year, month) is the month's first day; add the rest.
+    let ms = at
+        + f64::from(num(6, 8)?.checked_sub(1)?) * 86_400_000.0
+        + f64::from(num(9, 11)?) * 3_600_000.0
+        + f64::from(num(11, 13)?) * 60_000.0
+        + f64::from(num(13, 15)?) * 1000.0;
+    Some(ms + expires * 1000.0)
+}
+
+/// Links are renewed this long before they expire.
+pub const RENEW_BEFORE_MS: f64 = 60_000.0;
+
 /// `12 images`, or `24+ images` while more pages may follow.
 pub fn count_label(shown: usize, ended: bool) -> String {
     match (shown, ended) {
@@ -82,6 +129,10 @@ pub struct Gallery {
     /// Pages load only once the page knows who is looking (a sign-in redirect is finished), so
     /// the first page already says what the caller may delete.
     pub started: RwSignal<bool>,
+    /// A renewal of the shown images' links is running ([`Gallery::renew`]).
+    pub renewing: RwSignal<bool>,
+    /// When the last renewal started (`Date.now()`).
+    pub renewed_at: RwSignal<f64>,
 }
 
 impl Default for Gallery {
@@ -100,6 +151,8 @@ impl Gallery {
             error: RwSignal::new(None),
             message: RwSignal::new(None),
             started: RwSignal::new(false),
+            renewing: RwSignal::new(false),
+            renewed_at: RwSignal::new(0.0),
         }
     }
 
@@ -191,6 +244,56 @@ impl Gallery {
         self.load_more(client);
     }
 
+    /// Sign the shown images' links again (they expire: 300 s locally, `private` mode in AWS):
+    /// list from the start again, as many pages as are shown (at most 20), and put the fresh
+    /// links on the images by id. One renewal at a time, and at most one every 10 s, so an image
+    /// that keeps failing to load does not loop.
+    pub fn renew(self, client: Client) {
+        let now = js_sys::Date::now();
+        if self.renewing.get_untracked() || now - self.renewed_at.get_untracked() < 10_000.0 {
+            return;
+        }
+        self.renewing.set(true);
+        self.renewed_at.set(now);
+        let pages = self
+            .images
+            .with_untracked(|v| v.len().div_ceil(PAGE_SIZE as usize))
+            .clamp(1, 20);
+        leptos::task::spawn_local(async move {
+            let mut cursor: Option<String> = None;
+            let mut fresh = Vec::new();
+            for _ in 0..pages {
+                match client.images(PAGE_SIZE, cursor.as_deref()).await {
+                    Ok(page) => {
+                        fresh.extend(page.images);
+                        match page.next_cursor {
+                            Some(c) if !c.is_empty() => cursor = Some(c),
+                            _ => break,
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.images.update(|shown| {
+                renew_links(shown, &fresh);
+            });
+            self.renewing.set(false);
+        });
+    }
+
+    /// Renew the links when one of them expires within [`RENEW_BEFORE_MS`].
+    pub fn renew_if_expiring(self, client: Client) {
+        let soon = js_sys::Date::now() + RENEW_BEFORE_MS;
+        let expiring = self.images.with_untracked(|v| {
+            v.iter()
+                .filter_map(|i| link_expiry_ms(&i.url))
+                .any(|at| at < soon)
+        });
+        if expiring {
+            self.renew(client);
+        }
+    }
+
     /// Show a just-finished upload at the top.
     pub fn add_new(self, image: ImageEntry) {
         self.images.update(|shown| add_newest(shown, image));
@@ -207,6 +310,14 @@ pub fn GalleryView(
 ) -> impl IntoView {
     let sentinel = NodeRef::<leptos::html::Div>::new();
     let observer = observe_end(sentinel, gallery, client.clone());
+    // Links about to expire are renewed before anyone sees them break.
+    let renew_client = client.clone();
+    if let Ok(handle) = set_interval_with_handle(
+        move || gallery.renew_if_expiring(renew_client.clone()),
+        std::time::Duration::from_secs(20),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     // After every page (or error/retry), look again: if the end is still in view, the
     // observer reports it once more and the next page loads.
     Effect::new(move |_| {
@@ -299,6 +410,22 @@ fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoVi
         format::created(&img.created)
     );
     let extreme = img.width > 2 * img.height || img.height > 2 * img.width;
+    // The link, as renewed: signed links expire, and a tile that scrolls into view later would
+    // show a broken image; one that fails to load asks for fresh links.
+    let url = {
+        let id = img.id.clone();
+        let first = img.url.clone();
+        move || {
+            gallery.images.with(|v| {
+                v.iter()
+                    .find(|i| i.id == id)
+                    .map(|i| i.url.clone())
+                    .unwrap_or_else(|| first.clone())
+            })
+        }
+    };
+    let href = url.clone();
+    let renew_client = client.clone();
     let delete = img.can_delete.then(|| {
         let id = img.id.clone();
         let label = format!("Delete image {}", img.id);
@@ -314,9 +441,10 @@ fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoVi
             data-id=img.id.clone()
             data-can-delete=img.can_delete.to_string()
         >
-            <a href=img.url.clone() target="_blank" rel="noopener" title=title>
+            <a href=href target="_blank" rel="noopener" title=title>
                 <img
-                    src=img.url.clone()
+                    src=url
+                    on:error=move |_| gallery.renew(renew_client.clone())
                     alt=alt
                     width=img.width
                     height=img.height
@@ -403,6 +531,38 @@ mod tests {
         add_newest(&mut shown, img("c"));
         add_newest(&mut shown, img("a"));
         assert_eq!(ids(&shown), ["a", "c", "b"]);
+    }
+
+    #[wasm_bindgen_test]
+    fn renewed_links_replace_old_ones_by_id() {
+        let mut shown = vec![img("a"), img("b"), img("c")];
+        let mut fresh_b = img("b");
+        fresh_b.url = "https://x/b?new".into();
+        let fresh = vec![fresh_b, img("a"), img("z")];
+        assert_eq!(renew_links(&mut shown, &fresh), 1);
+        assert_eq!(ids(&shown), ["a", "b", "c"]);
+        assert_eq!(shown[1].url, "https://x/b?new");
+    }
+
+    #[wasm_bindgen_test]
+    fn signed_links_say_when_they_expire() {
+        let url = "http://127.0.0.1:9000/fitbox-resized/images/x/400x267.jpg?x-id=GetObject\
+                   &X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261207T204633Z\
+                   &X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=86fd";
+        let signed_at = js_sys::Date::parse("2026-12-07T20:46:33Z");
+        assert_eq!(link_expiry_ms(url), Some(signed_at + 900_000.0));
+        assert_eq!(
+            link_expiry_ms("https://cdn.example/images/x/400x267.jpg"),
+            None
+        );
+        assert_eq!(
+            link_expiry_ms("https://x/y?X-Amz-Date=2026&X-Amz-Expires=900"),
+            None
+        );
+        assert_eq!(
+            link_expiry_ms("https://x/y?X-Amz-Date=20261207T204633Z"),
+            None
+        );
     }
 
     #[wasm_bindgen_test]
