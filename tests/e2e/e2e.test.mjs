@@ -1038,6 +1038,46 @@ test('gallery: an image whose signed link has expired gets a fresh link and show
   }
 });
 
+test('gallery viewer: a tile opens the whole thumbnail; arrows move, Escape closes and gives focus back', async () => {
+  while ((await galleryIds()).length < 2) {
+    await settledUpload(await uploadThroughApi(SMALL_JPEG.file, 'viewer.jpg'), Date.now() + 60_000);
+  }
+  const { context, page, errors } = await openPage();
+  try {
+    const tiles = page.locator('section[aria-label="Gallery"] li.tile');
+    await tiles.first().waitFor({ timeout: 10_000 });
+    const firstId = await tiles.first().getAttribute('data-id');
+    const alt = await tiles.first().locator('img').getAttribute('alt');
+    assert.match(alt, /^Image uploaded .+, \d+ × \d+$/, alt);
+    await tiles.first().locator('a').click();
+    const viewer = page.getByRole('dialog', { name: 'Image viewer' });
+    await viewer.waitFor({ timeout: 5_000 });
+    const caption = viewer.locator('[data-testid=viewer-caption]');
+    assert.match(await caption.innerText(), /^Image 1 of \d+ · \d+ × \d+ · .+ · uploaded .+/);
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Close', 'focus on Close');
+    // The whole best-fit thumbnail, not the square crop of the tile.
+    await page.waitForFunction(() => document.querySelector('.viewer img')?.naturalWidth > 0, null, { timeout: 10_000 });
+    const [w, h, sw, sh] = await viewer.locator('img').evaluate((i) => [i.naturalWidth, i.naturalHeight, Number(i.getAttribute('width')), Number(i.getAttribute('height'))]);
+    assert.deepEqual([w, h], [sw, sh]);
+    await page.keyboard.press('ArrowRight');
+    await caption.filter({ hasText: /^Image 2 of/ }).waitFor({ timeout: 5_000 });
+    await page.keyboard.press('ArrowLeft');
+    await caption.filter({ hasText: /^Image 1 of/ }).waitFor({ timeout: 5_000 });
+    await page.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached', timeout: 5_000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('li.tile')?.dataset.id), firstId, 'focus back on the tile');
+    assert.deepEqual(await axeProblems(page, 'after the viewer'), []);
+    await tiles.first().locator('a').click();
+    await viewer.waitFor({ timeout: 5_000 });
+    assert.deepEqual(await axeProblems(page, 'viewer'), []);
+    await viewer.getByRole('button', { name: 'Close' }).click();
+    await viewer.waitFor({ state: 'detached', timeout: 5_000 });
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
 test('gallery: a failed load shows the error state; "Try again" loads the images', async () => {
   // At least one image to show (the earlier tests leave some; alone, this test makes one).
   if ((await galleryIds()).length === 0) {

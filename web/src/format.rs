@@ -89,6 +89,22 @@ pub fn created(rfc3339: &str) -> String {
     }
 }
 
+/// An RFC 3339 time in the viewer's own time zone and language (`7 Dec 2026, 21:15`), by the
+/// browser's `Intl`; [`created`] (UTC) when the browser cannot read it.
+pub fn local_date(rfc3339: &str) -> String {
+    let d = js_sys::Date::new(&rfc3339.into());
+    if d.get_time().is_nan() {
+        return created(rfc3339);
+    }
+    let language = web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en".into());
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&opts, &"timeStyle".into(), &"short".into());
+    d.to_locale_string(&language, &opts).into()
+}
+
 /// Human name of an input format id as sent by the worker (`jpeg` -> `JPEG`).
 pub fn format_name(id: &str) -> &str {
     match id {

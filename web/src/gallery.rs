@@ -4,6 +4,7 @@
 
 use fitbox_api::{ImageEntry, ImagePage};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::api::Client;
 use crate::format;
@@ -133,6 +134,8 @@ pub struct Gallery {
     pub renewing: RwSignal<bool>,
     /// When the last renewal started (`Date.now()`).
     pub renewed_at: RwSignal<f64>,
+    /// The image open in the viewer, by id.
+    pub viewing: RwSignal<Option<String>>,
 }
 
 impl Default for Gallery {
@@ -153,6 +156,7 @@ impl Gallery {
             started: RwSignal::new(false),
             renewing: RwSignal::new(false),
             renewed_at: RwSignal::new(0.0),
+            viewing: RwSignal::new(None),
         }
     }
 
@@ -294,6 +298,20 @@ impl Gallery {
         }
     }
 
+    /// Open the next (`step` 1) or previous (-1) image in the viewer; stays at either end.
+    pub fn step_viewer(self, step: i32) {
+        let Some(id) = self.viewing.get_untracked() else {
+            return;
+        };
+        let next = self.images.with_untracked(|v| {
+            let i = v.iter().position(|img| img.id == id)? as i32 + step;
+            v.get(usize::try_from(i).ok()?).map(|img| img.id.clone())
+        });
+        if let Some(next) = next {
+            self.viewing.set(Some(next));
+        }
+    }
+
     /// Show a just-finished upload at the top.
     pub fn add_new(self, image: ImageEntry) {
         self.images.update(|shown| add_newest(shown, image));
@@ -390,24 +408,25 @@ pub fn GalleryView(
                 }
             }}
             <div class="sentinel" node_ref=sentinel aria-hidden="true"></div>
+            <Viewer gallery=gallery/>
         </section>
     }
 }
 
 #[component]
 fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoView {
+    // The listing has no file names: the tile says when it came (in the viewer's own time).
     let alt = format!(
-        "Image {}, {} × {}, uploaded {}",
-        img.id,
+        "Image uploaded {}, {} × {}",
+        format::local_date(&img.created),
         img.width,
-        img.height,
-        format::created(&img.created)
+        img.height
     );
     let title = format!(
         "{} · {} · {}",
         format::dims(img.width, img.height),
         format::bytes(img.bytes),
-        format::created(&img.created)
+        format::local_date(&img.created)
     );
     let extreme = img.width > 2 * img.height || img.height > 2 * img.width;
     // The link, as renewed: signed links expire, and a tile that scrolls into view later would
@@ -425,6 +444,7 @@ fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoVi
         }
     };
     let href = url.clone();
+    let view_id = img.id.clone();
     let renew_client = client.clone();
     let delete = img.can_delete.then(|| {
         let id = img.id.clone();
@@ -441,7 +461,19 @@ fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoVi
             data-id=img.id.clone()
             data-can-delete=img.can_delete.to_string()
         >
-            <a href=href target="_blank" rel="noopener" title=title>
+            <a
+                href=href
+                target="_blank"
+                rel="noopener"
+                title=title
+                on:click=move |e: leptos::ev::MouseEvent| {
+                    // A plain click opens the viewer; with a modifier, the link does as usual.
+                    if !(e.ctrl_key() || e.meta_key() || e.shift_key() || e.button() != 0) {
+                        e.prevent_default();
+                        gallery.viewing.set(Some(view_id.clone()));
+                    }
+                }
+            >
                 <img
                     src=url
                     on:error=move |_| gallery.renew(renew_client.clone())
@@ -454,6 +486,97 @@ fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoVi
             </a>
             {delete}
         </li>
+    }
+}
+
+/// The whole best-fit thumbnail of the image being viewed (tiles crop it to a square), with its
+/// size and upload time in the viewer's own time zone and language. Arrow keys move through the
+/// gallery, Escape (or the close button, or a click outside) closes it and gives the focus back
+/// to the tile.
+#[component]
+fn Viewer(gallery: Gallery) -> impl IntoView {
+    let close_ref = NodeRef::<leptos::html::Button>::new();
+    let shown = move || {
+        let id = gallery.viewing.get()?;
+        gallery.images.with(|v| {
+            v.iter()
+                .position(|i| i.id == id)
+                .map(|n| (n, v[n].clone(), v.len()))
+        })
+    };
+    let close = move || {
+        if let Some(id) = gallery.viewing.get_untracked() {
+            gallery.viewing.set(None);
+            let tile = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector(&format!("li.tile[data-id=\"{id}\"] a"))
+                        .ok()
+                })
+                .flatten();
+            if let Some(el) = tile.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        }
+    };
+    let _ = window_event_listener(leptos::ev::keydown, move |e| {
+        if gallery.viewing.get_untracked().is_none() {
+            return;
+        }
+        match e.key().as_str() {
+            "Escape" => close(),
+            "ArrowRight" | "ArrowDown" => gallery.step_viewer(1),
+            "ArrowLeft" | "ArrowUp" => gallery.step_viewer(-1),
+            _ => return,
+        }
+        e.prevent_default();
+    });
+    // The close button takes the focus when the viewer opens.
+    Effect::new(move |_| {
+        if gallery.viewing.get().is_some() {
+            if let Some(b) = close_ref.get() {
+                let _ = b.focus();
+            }
+        }
+    });
+    move || {
+        shown().map(|(n, img, total)| {
+            let caption = format!(
+                "Image {} of {total} · {} · {} · uploaded {}",
+                n + 1,
+                format::dims(img.width, img.height),
+                format::bytes(img.bytes),
+                format::local_date(&img.created)
+            );
+            let alt = format!(
+                "Image uploaded {}, {} × {}",
+                format::local_date(&img.created),
+                img.width,
+                img.height
+            );
+            view! {
+                <div class="viewer" role="dialog" aria-modal="true" aria-label="Image viewer"
+                    on:click=move |e: leptos::ev::MouseEvent| {
+                        // A click on the backdrop, not on the picture or the controls.
+                        if e.target() == e.current_target() {
+                            close();
+                        }
+                    }>
+                    <figure class="viewer-frame">
+                        <img src=img.url.clone() alt=alt width=img.width height=img.height/>
+                        <figcaption data-testid="viewer-caption">{caption}</figcaption>
+                    </figure>
+                    <div class="viewer-controls">
+                        <button class="btn" aria-label="Previous image" disabled=n == 0
+                            on:click=move |_| gallery.step_viewer(-1)>"‹"</button>
+                        <button class="btn" aria-label="Next image" disabled=n + 1 == total
+                            on:click=move |_| gallery.step_viewer(1)>"›"</button>
+                        <button class="btn btn-primary" node_ref=close_ref
+                            on:click=move |_| close()>"Close"</button>
+                    </div>
+                </div>
+            }
+        })
     }
 }
 
