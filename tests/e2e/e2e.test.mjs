@@ -915,6 +915,8 @@ test('accessibility: axe finds nothing serious on the empty page, with cards in 
     await waitStatus(page, base(TRUNCATED), 'rejected', 30_000);
     const statuses = await page.locator('li.card').evaluateAll((cs) => cs.map((c) => c.dataset.status));
     log(`axe: cards ${statuses.join(', ')}`);
+    // The README's screenshot (docs/screenshot.png is a copy of this one).
+    await page.screenshot({ path: path.join(ARTIFACTS, 'cards.png') });
     assert.deepEqual(await axeProblems(page, 'cards'), []);
 
     // The gallery, scrolled to (earlier tests and this one filled it).

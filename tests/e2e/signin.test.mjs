@@ -210,7 +210,16 @@ test('sign in, upload, only the owner deletes, sign out', async () => {
   // Alice deletes one after confirming: gone from the page, the API and the store.
   await signIn(page, 'alice');
   await page.waitForFunction(() => document.querySelectorAll('li.tile[data-can-delete="true"]').length === 2);
-  await page.locator(`li.tile[data-id="${ids[0]}"] button.tile-delete`).click();
+  // By keyboard only: Tab to its Delete button (visibly focused), Enter, confirm.
+  let reached = false;
+  for (let i = 0; i < 80 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate((id) => document.activeElement?.matches(`li.tile[data-id="${id}"] button.tile-delete`), ids[0]);
+  }
+  assert.ok(reached, 'Tab reaches the Delete button');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'the focused button shows its focus');
+  await page.keyboard.press('Enter');
   await page.waitForFunction((id) => !document.querySelector(`li.tile[data-id="${id}"]`), ids[0]);
   assert.equal(dialogs, 1, 'the delete asked for confirmation');
   const left = await apiImages();
