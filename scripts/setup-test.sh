@@ -41,10 +41,12 @@ if [ ${#need[@]} -gt 0 ]; then
   done
 fi
 
-if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/oidc-provider ] ||
-  [ ! -d tests/e2e/node_modules/@axe-core/playwright ]; then
+# Installed again whenever the lock file changed since the last install (a copy of it is kept
+# in node_modules), so a pin moved in package.json reaches machines that have the old one.
+if ! cmp -s tests/e2e/package-lock.json tests/e2e/node_modules/.fitbox-installed-lock.json; then
   say "installing playwright-core, oidc-provider and @axe-core/playwright (tests/e2e)"
-  (cd tests/e2e && npm ci --no-audit --no-fund >/dev/null)
+  (cd tests/e2e && npm ci --no-audit --no-fund >/dev/null &&
+    cp package-lock.json node_modules/.fitbox-installed-lock.json)
 fi
 
 # cargo-lambda (PyPI; the resize Lambda's `cargo lambda watch` test): same pin as check-deploy.sh.
