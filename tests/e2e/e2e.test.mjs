@@ -1080,6 +1080,53 @@ test('gallery viewer: a tile opens the whole thumbnail; arrows move, Escape clos
   }
 });
 
+test('reload: files not yet sent are kept and offered again, with their previews; sent ones are not', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    let hold = true;
+    const held = [];
+    await routePuts(page, (route) => {
+      if (!hold) return route.continue();
+      held.push(route);
+    });
+    // One file sent and done, two caught mid-upload and waiting by the reload.
+    await dropFiles(page, [SMALL_JPEG]);
+    await until('the first PUT', () => held.length === 1, 30_000);
+    hold = false;
+    await held.shift().continue();
+    assert.equal(await waitSettled(page, base(SMALL_JPEG), 60_000), 'done');
+    hold = true;
+    await dropFiles(page, [SMALL_PNG, SMALL_WEBP]);
+    await until('both PUTs held', () => held.length === 2, 30_000);
+    hold = false;
+    await page.reload();
+    for (const r of held.splice(0)) await r.abort('failed').catch(() => {});
+    const banner = page.locator('[data-testid=restore]');
+    await banner.waitFor({ timeout: 15_000 });
+    assert.equal((await banner.locator('span').innerText()).trim(), '2 files from your last visit were not uploaded.');
+    await banner.getByRole('button', { name: 'Upload them again' }).click();
+    await banner.waitFor({ state: 'detached', timeout: 5_000 });
+    for (const f of [SMALL_PNG, SMALL_WEBP]) {
+      const c = card(page, base(f));
+      await page.waitForFunction((n) => document.querySelector(`li.card[data-filename="${n}"]`)?.dataset.previewWidth, base(f), { timeout: 30_000 })
+        .catch(async (e) => {
+          throw new Error(`${e.message}; errors: ${errors.join(" / ")}; cards: ${JSON.stringify(await page.locator('li.card').evaluateAll((cs) => cs.map((x) => [x.dataset.filename, x.dataset.status, x.querySelector('.line')?.textContent])))}`);
+        });
+      assert.equal(await waitSettled(page, base(f), 60_000), 'done', base(f));
+      assert.equal(await c.getAttribute('data-identical'), 'true');
+    }
+    assert.equal(await card(page, base(SMALL_JPEG)).count(), 0, 'the sent file is not offered again');
+    // Nothing left to offer after they are sent.
+    await page.reload();
+    await page.locator('section[aria-label="Gallery"]').waitFor();
+    await page.waitForTimeout(1_500);
+    assert.equal(await page.locator('[data-testid=restore]').count(), 0);
+    assert.deepEqual(errors.filter((e) => !injected(e)), [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
 test('gallery: a failed load shows the error state; "Try again" loads the images', async () => {
   // At least one image to show (the earlier tests leave some; alone, this test makes one).
   if ((await galleryIds()).length === 0) {

@@ -188,6 +188,27 @@ pub fn App() -> impl IntoView {
                     </Show>
                     <p class="hint">{hint}</p>
                 </section>
+                {move || {
+                    let n = ctrl.restorable.with(Vec::len);
+                    (n > 0).then(|| {
+                        let what = if n == 1 {
+                            "1 file from your last visit was not uploaded.".to_string()
+                        } else {
+                            format!("{n} files from your last visit were not uploaded.")
+                        };
+                        view! {
+                            <div class="banner" role="alert" data-testid="restore">
+                                <span>{what}</span>
+                                <button class="btn btn-primary" on:click=move |_| ctrl.restore()>
+                                    "Upload them again"
+                                </button>
+                                <button class="btn" on:click=move |_| ctrl.discard_restorable()>
+                                    "Discard"
+                                </button>
+                            </div>
+                        }
+                    })
+                }}
                 {move || ctrl.notice.get().map(|msg| view! {
                     <div class="banner" role="alert">
                         <span>{msg}</span>

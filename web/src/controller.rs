@@ -77,6 +77,8 @@ struct Runtime {
     queue: UploadQueue<u32>,
     waiting_for_config: Vec<u32>,
     next_id: u32,
+    /// When this page started (`Date.now()`): the first half of its kept files' keys.
+    page_start_ms: f64,
 }
 
 /// The app's state (signals) and the steps that move the cards; `Copy`, for handlers.
@@ -95,6 +97,9 @@ pub struct Controller {
     /// The last change of a card's state worth telling a screen-reader user (a polite live
     /// region reads it): a card done, refused, failed, retrying or cancelled.
     pub announcement: RwSignal<String>,
+    /// Files an earlier visit kept because they were not sent ([`crate::restore`]), offered
+    /// again: (key, file).
+    pub restorable: RwSignal<Vec<(String, File)>>,
     rt: StoredValue<Runtime, LocalStorage>,
 }
 
@@ -109,6 +114,7 @@ impl Controller {
         Controller {
             cards: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
+            restorable: RwSignal::new(Vec::new()),
             config: RwSignal::new(ConfigState::Loading),
             sign_in: RwSignal::new(SignIn::Unknown),
             notice: RwSignal::new(None),
@@ -125,6 +131,7 @@ impl Controller {
                 queue: UploadQueue::new(UPLOAD_CONCURRENCY),
                 waiting_for_config: Vec::new(),
                 next_id: 0,
+                page_start_ms: js_sys::Date::now(),
             }),
         }
     }
@@ -159,6 +166,13 @@ impl Controller {
             // The page's controller lives as long as the page.
             on_online.forget();
         }
+        // Files an earlier visit did not send: offered again (the page asks first).
+        leptos::task::spawn_local(async move {
+            match crate::restore::kept().await {
+                Ok(kept) => self.restorable.set(kept),
+                Err(e) => web_sys::console::warn_1(&format!("fitbox: kept files: {e}").into()),
+            }
+        });
         leptos::task::spawn_local(async move {
             if let Err(e) = crate::auth::complete_sign_in().await {
                 self.notice.set(Some(e));
@@ -247,17 +261,92 @@ impl Controller {
         };
         let mut ok = false;
         let mut said = None;
+        let mut settled = false;
         h.card.update(|c| {
             let before = c.stage.status();
             ok = c.apply(event).is_ok();
             if ok && c.stage.status() != before {
                 said = announcement(c);
+                // Sent, refused or cancelled: nothing left to offer after a reload.
+                settled = matches!(
+                    c.stage,
+                    Stage::Processing
+                        | Stage::Done { .. }
+                        | Stage::Rejected { .. }
+                        | Stage::Cancelled
+                );
             }
         });
         if let Some(said) = said {
             self.announcement.set(said);
         }
+        if settled {
+            self.forget(vec![id]);
+        }
         ok
+    }
+
+    /// Keep card `id`'s file in IndexedDB until it is sent ([`crate::restore`]).
+    fn keep(self, id: u32) {
+        let Some((key, file)) = self
+            .rt(|r| {
+                let file = r.files.get(&id)?.clone();
+                Some((crate::restore::key(r.page_start_ms, id), file))
+            })
+            .flatten()
+        else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Err(e) = crate::restore::keep(&key, &file).await {
+                web_sys::console::warn_1(&format!("fitbox: cannot keep {key}: {e}").into());
+            }
+        });
+    }
+
+    /// Stop keeping the files of cards `ids`.
+    fn forget(self, ids: Vec<u32>) {
+        let Some(keys) = self.rt(|r| {
+            ids.iter()
+                .map(|&id| crate::restore::key(r.page_start_ms, id))
+                .collect::<Vec<_>>()
+        }) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Err(e) = crate::restore::forget(&keys).await {
+                web_sys::console::warn_1(&format!("fitbox: cannot forget kept files: {e}").into());
+            }
+        });
+    }
+
+    /// Upload again the files an earlier visit did not send (they get cards of their own).
+    /// Run after the click's handler: hiding the offer disposes the button being clicked.
+    pub fn restore(self) {
+        leptos::task::spawn_local(async move {
+            let kept = self.restorable.get_untracked();
+            self.restorable.set(Vec::new());
+            if kept.is_empty() {
+                return;
+            }
+            let (keys, files): (Vec<String>, Vec<File>) = kept.into_iter().unzip();
+            self.add_files(files, now_ms());
+            let _ = crate::restore::forget(&keys).await;
+        });
+    }
+
+    /// Drop the files an earlier visit did not send (after the click's handler, as above).
+    pub fn discard_restorable(self) {
+        leptos::task::spawn_local(async move {
+            let keys: Vec<String> = self
+                .restorable
+                .get_untracked()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            self.restorable.set(Vec::new());
+            let _ = crate::restore::forget(&keys).await;
+        });
     }
 
     /// Cards whose file is not yet sent: leaving the page now would lose them.
@@ -341,6 +430,9 @@ impl Controller {
         }
         let ids: Vec<u32> = handles.iter().map(|h| h.id).collect();
         self.cards.update(|cards| cards.extend(handles));
+        for &id in &ids {
+            self.keep(id);
+        }
         for id in ids {
             self.start_preview(id);
         }
@@ -761,6 +853,7 @@ impl Controller {
 
     /// Take a settled card off the list.
     pub fn dismiss(self, id: u32) {
+        self.forget(vec![id]);
         self.cards.update(|cards| cards.retain(|c| c.id != id));
         self.rt(|r| {
             r.files.remove(&id);

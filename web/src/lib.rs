@@ -24,6 +24,7 @@ pub mod gallery;
 pub mod preview;
 pub mod protocol;
 pub mod queue;
+pub mod restore;
 pub mod retry;
 pub mod upload;
 pub mod urls;
