@@ -269,10 +269,13 @@ test('three photos: previews with the right sizes, upload progress, done with id
       await page.waitForFunction((n) => document.querySelector(`li.card[data-filename="${n}"]`)?.dataset.previewMs, base(p), { timeout: 60_000 });
       assert.equal(await c.getAttribute('data-preview-width'), String(p.width), `${base(p)} preview width`);
       assert.equal(await c.getAttribute('data-preview-height'), String(p.height), `${base(p)} preview height`);
-      const canvas = c.locator('canvas');
-      if (await canvas.count()) {
-        assert.deepEqual(await canvas.evaluate((el) => [el.width, el.height]), [p.width, p.height]);
-      }
+      // The preview canvas, while the card still shows it (a done card shows the server's
+      // thumbnail instead): read in one step, so the card cannot move on in between.
+      const drawn = await page.evaluate((n) => {
+        const el = document.querySelector(`li.card[data-filename="${n}"] canvas`);
+        return el ? [el.width, el.height] : null;
+      }, base(p));
+      if (drawn) assert.deepEqual(drawn, [p.width, p.height]);
     }
 
     // Uploaded with progress, resized by the server, and pixel-identical to the previews.
