@@ -286,20 +286,22 @@ impl Controller {
         ok
     }
 
-    /// Keep card `id`'s file in IndexedDB until it is sent ([`crate::restore`]).
-    fn keep(self, id: u32) {
-        let Some((key, file)) = self
-            .rt(|r| {
-                let file = r.files.get(&id)?.clone();
-                Some((crate::restore::key(r.page_start_ms, id), file))
-            })
-            .flatten()
-        else {
+    /// Keep the files of cards `ids` in IndexedDB until they are sent ([`crate::restore`]),
+    /// all in one transaction.
+    fn keep(self, ids: &[u32]) {
+        let Some(files) = self.rt(|r| {
+            ids.iter()
+                .filter_map(|id| {
+                    let file = r.files.get(id)?.clone();
+                    Some((crate::restore::key(r.page_start_ms, *id), file))
+                })
+                .collect::<Vec<_>>()
+        }) else {
             return;
         };
         leptos::task::spawn_local(async move {
-            if let Err(e) = crate::restore::keep(&key, &file).await {
-                web_sys::console::warn_1(&format!("fitbox: cannot keep {key}: {e}").into());
+            if let Err(e) = crate::restore::keep(&files).await {
+                web_sys::console::warn_1(&format!("fitbox: cannot keep files: {e}").into());
             }
         });
     }
@@ -430,9 +432,7 @@ impl Controller {
         }
         let ids: Vec<u32> = handles.iter().map(|h| h.id).collect();
         self.cards.update(|cards| cards.extend(handles));
-        for &id in &ids {
-            self.keep(id);
-        }
+        self.keep(&ids);
         for id in ids {
             self.start_preview(id);
         }

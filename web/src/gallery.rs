@@ -55,20 +55,22 @@ pub fn link_expiry_ms(url: &str) -> Option<f64> {
     };
     let date = param("X-Amz-Date")?;
     let expires: f64 = param("X-Amz-Expires")?.parse().ok()?;
-    // 20261207T204633Z
+    // 20261207T204633Z (ISO 8601 basic), read by the browser as 2026-12-07T20:46:33Z.
     let d = date.as_bytes();
-    if d.len() != 16 || d[8] != b'T' || d[15] != b'Z' {
+    if d.len() != 16 || d[8] != b'T' || d[15] != b'Z' || !date.is_ascii() {
         return None;
     }
-    let num = |a: usize, b: usize| date.get(a..b)?.parse::<u32>().ok();
-    let at = js_sys::Date::utc(f64::from(num(0, 4)?), f64::from(num(4, 6)?.checked_sub(1)?));
-    // Date.UTC(year, month) is the month's first day; add the rest.
-    let ms = at
-        + f64::from(num(6, 8)?.checked_sub(1)?) * 86_400_000.0
-        + f64::from(num(9, 11)?) * 3_600_000.0
-        + f64::from(num(11, 13)?) * 60_000.0
-        + f64::from(num(13, 15)?) * 1000.0;
-    Some(ms + expires * 1000.0)
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &date[0..4],
+        &date[4..6],
+        &date[6..8],
+        &date[9..11],
+        &date[11..13],
+        &date[13..15]
+    );
+    let ms = js_sys::Date::parse(&iso);
+    ms.is_finite().then_some(ms + expires * 1000.0)
 }
 
 /// Links are renewed this long before they expire.

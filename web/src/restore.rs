@@ -31,13 +31,15 @@ async fn store(mode: TransactionMode) -> Result<(idb::Database, ObjectStore), St
     Ok((db, store))
 }
 
-/// Keep `file` under `key` until [`forget`].
-pub async fn keep(key: &str, file: &File) -> Result<(), String> {
+/// Keep each file under its key until [`forget`], in one transaction.
+pub async fn keep(files: &[(String, File)]) -> Result<(), String> {
     let (_db, s) = store(TransactionMode::ReadWrite).await?;
-    s.put(file, Some(&JsValue::from_str(key)))
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
+    for (key, file) in files {
+        s.put(file, Some(&JsValue::from_str(key)))
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
@@ -93,7 +95,7 @@ mod tests {
         let parts = js_sys::Array::of1(&"pixels".into());
         let file = File::new_with_str_sequence_and_options(&parts, "a.png", &opts).unwrap();
         let k = key(1.0, 1);
-        keep(&k, &file).await.unwrap();
+        keep(&[(k.clone(), file)]).await.unwrap();
         let found = kept().await.unwrap();
         let (_, back) = found.iter().find(|(key, _)| *key == k).expect("kept");
         assert_eq!(
