@@ -175,6 +175,9 @@ pub struct ImageEntry {
     pub bytes: u64,
     /// RFC 3339 UTC.
     pub created: String,
+    /// The original's file name as the uploader gave it (base name only), when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// SHA-256 (hex) of the thumbnail's RGBA pixels; present in upload status answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixel_sha256: Option<String>,

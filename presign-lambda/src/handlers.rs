@@ -333,10 +333,11 @@ async fn finished(
                 height,
                 bytes: h.bytes,
                 created: created(id, h.last_modified_ms),
+                name: None,
                 pixel_sha256: h.meta(keys::meta::PIXEL_SHA256),
                 can_delete: false,
             };
-            let image = with_can_delete(st, caller, vec![image]).await?.remove(0);
+            let image = with_owner_records(st, caller, vec![image]).await?.remove(0);
             return Ok(Some(UploadState::Ready { image }));
         }
     }
@@ -487,11 +488,12 @@ pub async fn list_images(
             height: parsed.height,
             bytes: obj.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
             created: created(parsed.name, obj.last_modified().and_then(date_ms)),
+            name: None,
             pixel_sha256: None,
             can_delete: false,
         });
     }
-    let images = with_can_delete(&st, caller.as_ref(), images).await?;
+    let images = with_owner_records(&st, caller.as_ref(), images).await?;
     let next_cursor = if out.is_truncated() == Some(true) {
         out.contents()
             .iter()
@@ -507,37 +509,51 @@ pub async fn list_images(
     }))
 }
 
-/// Whether each image may be deleted by `caller`: everyone in open mode, admins always, an
-/// uploader for the images whose owner record names them (read concurrently), nobody else.
-async fn with_can_delete(
+/// What the owner records `owners/{id}` (read concurrently, one HeadObject each) say of the
+/// images: their file names, and whether `caller` may delete each: everyone in open mode,
+/// admins always, an uploader the images whose record names them, nobody else. The owner
+/// itself is never shown.
+async fn with_owner_records(
     st: &AppState,
     caller: Option<&Caller>,
     mut images: Vec<ImageEntry>,
 ) -> Result<Vec<ImageEntry>, ApiError> {
+    let records =
+        futures_util::future::join_all(images.iter().map(|i| owner_record(st, &i.id))).await;
     let everyone = st.auth.mode == AccessMode::Open;
-    match caller {
-        _ if everyone => images.iter_mut().for_each(|i| i.can_delete = true),
-        Some(c) if c.role == Role::Admin => images.iter_mut().for_each(|i| i.can_delete = true),
-        Some(c) => {
-            let owners =
-                futures_util::future::join_all(images.iter().map(|i| owner_record(st, &i.id)))
-                    .await;
-            for (image, owner) in images.iter_mut().zip(owners) {
-                image.can_delete = c.may_delete(owner?.as_deref());
-            }
-        }
-        None => {}
+    for (image, record) in images.iter_mut().zip(records) {
+        let record = record?;
+        image.name = record.name;
+        image.can_delete = match caller {
+            _ if everyone => true,
+            Some(c) if c.role == Role::Admin => true,
+            Some(c) => c.may_delete(record.owner.as_deref()),
+            None => false,
+        };
     }
     Ok(images)
 }
 
-/// The owner named by `owners/{id}` (`None`: no record).
-async fn owner_record(st: &AppState, id: &str) -> Result<Option<String>, ApiError> {
+/// What an owner record holds; all `None` when there is none.
+#[derive(Default)]
+struct OwnerRecord {
+    owner: Option<String>,
+    name: Option<String>,
+}
+
+/// The owner record `owners/{id}`, decoded.
+async fn owner_record(st: &AppState, id: &str) -> Result<OwnerRecord, ApiError> {
     let key = format!("{}{id}", keys::OWNER_PREFIX);
-    Ok(head(st, &st.cfg.upload_bucket, &key)
-        .await?
-        .and_then(|h| h.meta(keys::meta::OWNER))
-        .map(|o| keys::decode_filename(&o)))
+    let Some(h) = head(st, &st.cfg.upload_bucket, &key).await? else {
+        return Ok(OwnerRecord::default());
+    };
+    Ok(OwnerRecord {
+        owner: h.meta(keys::meta::OWNER).map(|o| keys::decode_filename(&o)),
+        name: h
+            .meta(keys::meta::FILENAME)
+            .map(|f| keys::decode_filename(&f))
+            .filter(|f| !f.is_empty()),
+    })
 }
 
 /// `DELETE /api/images/{id}`: leaves a tombstone `deleted/{id}`, then removes the thumbnails, any

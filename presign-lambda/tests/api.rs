@@ -403,6 +403,41 @@ async fn the_gallery_pages_newest_first_one_list_call_per_page() {
 }
 
 #[tokio::test]
+async fn the_gallery_names_images_from_their_owner_records() {
+    let stack = Stack::start().await;
+    let ids = put_thumbnails(&stack, 2).await;
+    // The record the resize function writes: owner and file name, percent-encoded.
+    stack
+        .s3
+        .put_object()
+        .bucket(UPLOADS)
+        .key(format!("{}{}", keys::OWNER_PREFIX, ids[0]))
+        .metadata(keys::meta::OWNER, "anonymous")
+        .metadata(
+            keys::meta::FILENAME,
+            "Beach%20at%20dawn%20%C3%A9t%C3%A9.jpg",
+        )
+        .body(Vec::new().into())
+        .send()
+        .await
+        .expect("owner record");
+    let r = stack.get("/api/images").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.documented("GET", "/api/images");
+    let images = r.json["images"].as_array().expect("images");
+    assert_eq!(images[0]["id"], ids[0].as_str());
+    assert_eq!(images[0]["name"], "Beach at dawn été.jpg");
+    assert!(
+        images[1].get("name").is_none(),
+        "no record, no name: {}",
+        images[1]
+    );
+    // The owner is never shown.
+    assert!(!r.body.contains("anonymous"), "{}", r.body);
+    stack.stop().await;
+}
+
+#[tokio::test]
 async fn the_gallery_skips_strays_merges_sizes_and_uses_the_cdn() {
     let stack = Stack::with(|c| c.cdn_base_url = Some("https://cdn.example".into())).await;
     let ids = put_thumbnails(&stack, 3).await;

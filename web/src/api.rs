@@ -130,6 +130,15 @@ impl Client {
         send_json("POST", &self.base.uploads(), Some(&body)).await
     }
 
+    /// `POST /api/uploads` with an array: a ticket for each file, in order (at most 100).
+    pub async fn create_uploads(
+        &self,
+        reqs: &[UploadRequest],
+    ) -> Result<Vec<UploadTicket>, ApiError> {
+        let body = serde_json::to_string(reqs).map_err(|e| ApiError::Decode(e.to_string()))?;
+        send_json("POST", &self.base.uploads(), Some(&body)).await
+    }
+
     /// `GET /api/uploads/{id}`: whether the upload's thumbnail is pending, ready or refused.
     pub async fn upload_status(&self, id: &str) -> Result<UploadStatus, ApiError> {
         get_json(&self.base.upload_status(id)).await

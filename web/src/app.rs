@@ -296,6 +296,7 @@ fn Uploads(ctrl: Controller) -> impl IntoView {
 /// rebuilt on every progress event.
 #[derive(Debug, Clone, PartialEq)]
 enum Picture {
+    Waiting,
     Working,
     Preview(u32, u32),
     Server {
@@ -315,6 +316,7 @@ fn picture(c: &Card) -> Picture {
         },
         (_, Some(p)) => Picture::Preview(p.width, p.height),
         (Stage::Rejected { .. } | Stage::Failed { .. }, None) => Picture::Refused,
+        (Stage::Queued | Stage::Cancelled, None) => Picture::Waiting,
         _ => Picture::Working,
     }
 }
@@ -335,8 +337,12 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
     let status = move || card.with(|c| c.stage.status());
     let alt_name = name.clone();
     let picture_view = move || match pic.get() {
+        Picture::Waiting => {
+            view! { <div class="waiting" role="img" aria-label="No preview yet"></div> }.into_any()
+        }
         Picture::Working => {
-            view! { <div class="shimmer" aria-label="Making the preview"></div> }.into_any()
+            view! { <div class="shimmer" role="img" aria-label="Making the preview"></div> }
+                .into_any()
         }
         Picture::Refused => {
             view! { <div class="refused-icon" aria-hidden="true">"!"</div> }.into_any()
@@ -356,6 +362,8 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                 src=url
                 width=width
                 height=height
+                loading="lazy"
+                decoding="async"
                 alt=format!("Thumbnail of {alt_name}, made by the server")
             />
         }
@@ -383,6 +391,9 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
 
     let line = move || {
         card.with(|c| match &c.stage {
+            Stage::Queued => {
+                "In line · its preview comes when the files ahead are sent".to_string()
+            }
             Stage::Previewing => "Making the preview…".to_string(),
             Stage::Ready => "Preview ready · waiting to upload".to_string(),
             Stage::Uploading {

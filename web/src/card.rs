@@ -1,7 +1,7 @@
 //! One file's card: what it shows and the only ways it can move.
 //!
 //! ```text
-//! previewing --ok--> ready --start--> uploading --sent--> processing --ready--> done
+//! queued --start--> previewing --ok--> ready --start--> uploading --sent--> processing --ready--> done
 //!     |                ^  |              |  ^                          |
 //!     +-refused-> rejected |   temporary  |  | resume                   +-refused-> rejected
 //!                          |   failure -> retrying (counts down, or waits to be online)
@@ -9,7 +9,11 @@
 //!                          +-cancel-> cancelled <-cancel-+    (cancelled --retry--> ready)
 //! ```
 //!
-//! `data-status` on the card is [`Stage::status`]: `previewing | ready | uploading | retrying |
+//! A card waits in `queued` while [`crate::controller::PREVIEW_AHEAD`] cards ahead of it hold a
+//! preview not yet stored (so 500 dropped files do not hold 500 previews at once); a queued card
+//! can be cancelled, and a cancelled card without a preview goes back to `queued` on retry.
+//!
+//! `data-status` on the card is [`Stage::status`]: `queued | previewing | ready | uploading | retrying |
 //! processing | done | rejected`, plus `failed` (a retry by hand may help) and `cancelled`.
 //! Which failures are retried, and when, is [`crate::retry`]'s.
 
@@ -59,6 +63,8 @@ pub enum RejectedBy {
 /// Where a card is on its way from file to thumbnail (see the module docs for the moves).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stage {
+    /// In line for its preview: enough cards ahead of it hold one.
+    Queued,
     /// The worker is making the preview (or it waits for the server's config).
     Previewing,
     /// Preview shown; waiting for an upload slot.
@@ -114,6 +120,7 @@ impl Stage {
     /// The `data-status` value.
     pub fn status(&self) -> &'static str {
         match self {
+            Stage::Queued => "queued",
             Stage::Previewing => "previewing",
             Stage::Ready => "ready",
             Stage::Uploading { .. } => "uploading",
@@ -138,6 +145,8 @@ impl Stage {
 /// Everything that can happen to a card.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A queued card's preview is asked for.
+    PreviewStarted,
     /// The worker made the preview.
     Previewed(PreviewInfo),
     /// The preview refused the file (the reason): it is never uploaded.
@@ -227,11 +236,20 @@ pub struct Card {
 impl Card {
     /// A card for a file just dropped or picked, in [`Stage::Previewing`].
     pub fn new(id: u32, filename: impl Into<String>, size: u64) -> Self {
+        Card::with_stage(id, filename, size, Stage::Previewing)
+    }
+
+    /// A card for a file just dropped or picked, in line for its preview ([`Stage::Queued`]).
+    pub fn queued(id: u32, filename: impl Into<String>, size: u64) -> Self {
+        Card::with_stage(id, filename, size, Stage::Queued)
+    }
+
+    fn with_stage(id: u32, filename: impl Into<String>, size: u64, stage: Stage) -> Self {
         Card {
             id,
             filename: filename.into(),
             size,
-            stage: Stage::Previewing,
+            stage,
             preview: None,
             preview_ms: None,
             worker_ms: None,
@@ -244,6 +262,7 @@ impl Card {
         use Event as E;
         use Stage as S;
         let next = match (&self.stage, event) {
+            (S::Queued, E::PreviewStarted) => S::Previewing,
             (S::Previewing, E::Previewed(info)) => {
                 self.preview = Some(info);
                 S::Ready
@@ -306,8 +325,11 @@ impl Card {
                 reason,
                 network: true,
             },
-            (S::Ready | S::Uploading { .. } | S::Retrying { .. }, E::Cancel) => S::Cancelled,
+            (S::Queued | S::Ready | S::Uploading { .. } | S::Retrying { .. }, E::Cancel) => {
+                S::Cancelled
+            }
             (S::Failed { .. } | S::Cancelled, E::Retry) if self.preview.is_some() => S::Ready,
+            (S::Cancelled, E::Retry) => S::Queued,
             (
                 S::Rejected {
                     by: RejectedBy::Preview,
@@ -343,17 +365,35 @@ impl Card {
         Ok(())
     }
 
-    /// Whether cancelling applies: the card waits for its upload or is uploading.
+    /// Whether cancelling applies: the card waits for its preview or its upload, or is
+    /// uploading.
     pub fn can_cancel(&self) -> bool {
         matches!(
             self.stage,
-            Stage::Ready | Stage::Uploading { .. } | Stage::Retrying { .. }
+            Stage::Queued | Stage::Ready | Stage::Uploading { .. } | Stage::Retrying { .. }
         )
     }
 
-    /// Whether retrying applies: failed or cancelled, with a preview to upload.
+    /// Whether retrying applies: failed with a preview to upload, or cancelled.
     pub fn can_retry(&self) -> bool {
-        matches!(self.stage, Stage::Failed { .. } | Stage::Cancelled) && self.preview.is_some()
+        match self.stage {
+            Stage::Failed { .. } => self.preview.is_some(),
+            Stage::Cancelled => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the card holds, or is making, a preview that is not yet stored: the cards
+    /// [`crate::controller::PREVIEW_AHEAD`] counts.
+    pub fn holds_preview(&self) -> bool {
+        matches!(
+            self.stage,
+            Stage::Previewing
+                | Stage::Ready
+                | Stage::Uploading { .. }
+                | Stage::Retrying { .. }
+                | Stage::Processing
+        )
     }
 
     /// Upload progress in percent while uploading; 100 once the bytes are stored.
@@ -392,6 +432,7 @@ mod tests {
             height: 400,
             bytes: 20_000,
             created: "2026-11-29T10:00:00.000Z".into(),
+            name: None,
             pixel_sha256: sha.map(str::to_string),
             can_delete: false,
         }
@@ -566,6 +607,38 @@ mod tests {
             })
             .is_err());
         assert_eq!(c.stage, Stage::Cancelled);
+    }
+
+    #[wasm_bindgen_test]
+    fn queued_cards_wait_for_their_preview_and_can_be_cancelled() {
+        let mut c = Card::queued(7, "a.jpg", 1000);
+        assert_eq!(c.stage.status(), "queued");
+        assert!(!c.holds_preview());
+        assert!(
+            c.apply(Event::Previewed(info("ab"))).is_err(),
+            "not asked for yet"
+        );
+        assert!(c.apply(Event::UploadStarted).is_err());
+        c.apply(Event::PreviewStarted).unwrap();
+        assert_eq!(c.stage, Stage::Previewing);
+        assert!(c.holds_preview());
+        assert!(c.apply(Event::PreviewStarted).is_err(), "asked once");
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        assert!(c.holds_preview());
+
+        // Cancelled in line: nothing to upload, so a retry puts it back in line.
+        let mut c = Card::queued(8, "b.jpg", 1000);
+        assert!(c.can_cancel());
+        c.apply(Event::Cancel).unwrap();
+        assert!(!c.holds_preview());
+        assert!(c.can_retry());
+        c.apply(Event::Retry).unwrap();
+        assert_eq!(c.stage, Stage::Queued);
+        // Done, refused and failed cards hold no preview.
+        let mut c = uploaded_card("ab");
+        assert!(c.holds_preview());
+        c.apply(Event::ServerReady(entry(Some("ab")))).unwrap();
+        assert!(!c.holds_preview());
     }
 
     #[wasm_bindgen_test]

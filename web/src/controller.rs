@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use fitbox_api::Options;
-use fitbox_api::{ConfigResponse, ImageEntry, UploadRequest, UploadState};
+use fitbox_api::{ConfigResponse, ImageEntry, UploadRequest, UploadState, UploadTicket};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{File, ImageData, XmlHttpRequest};
 
-use crate::api::Client;
+use crate::api::{ApiError, Client};
 use crate::card::{Card, Event, Stage};
 use crate::gallery::Gallery;
 use crate::preview::PreviewPool;
@@ -23,6 +23,22 @@ use crate::util::{js_message, now_ms, online, sleep};
 
 /// Uploads running at once.
 pub const UPLOAD_CONCURRENCY: usize = 3;
+/// Most cards holding (or making) a preview whose image is not yet stored. Beyond it, cards
+/// wait in line ([`Stage::Queued`]) and get their preview as the ones ahead are stored: 500
+/// dropped photos then hold 24 previews' pixels, not 500 (each 400x400 preview is 640 KB in the
+/// page and as much again on its canvas). More than a screenful, and far more than the uploads
+/// consume while the next previews are made.
+pub const PREVIEW_AHEAD: usize = 24;
+/// Most tickets asked for in one `POST /api/uploads` (an array body): a card starting its upload
+/// asks for its own and for those of up to 9 cards waiting behind it, which then start without
+/// a round trip of their own.
+pub const TICKET_BATCH: usize = 10;
+/// A ticket asked for ahead is used only while it is good for this long (ms) still (upload
+/// links live 60 s by default; storage checks the expiry when a PUT starts).
+const TICKET_MARGIN_MS: f64 = 15_000.0;
+/// Cards added to the list per task when many files come at once: the first ones show at once
+/// and no single task builds hundreds of cards.
+const CARDS_PER_TASK: usize = 40;
 /// Trunk's `public_url` (Trunk.toml): where `worker_loader.js` is served.
 pub const PUBLIC_URL: &str = "/";
 /// How long a card follows the server before giving up.
@@ -70,6 +86,10 @@ struct Runtime {
     /// Event time of the drop or pick (`performance.now()` clock).
     added_at: HashMap<u32, f64>,
     requests: HashMap<u32, XmlHttpRequest>,
+    /// Tickets asked for ahead, with another card's ([`TICKET_BATCH`]), by card.
+    tickets: HashMap<u32, UploadTicket>,
+    /// Cards whose ticket is being asked for ahead, by another card's request.
+    asking: std::collections::HashSet<u32>,
     /// The running upload task of each card (a number from `next_task`): a task whose card has
     /// since been cancelled and started again sees another number and stops.
     tasks: HashMap<u32, u32>,
@@ -126,6 +146,8 @@ impl Controller {
                 pixels: HashMap::new(),
                 added_at: HashMap::new(),
                 requests: HashMap::new(),
+                tickets: HashMap::new(),
+                asking: Default::default(),
                 tasks: HashMap::new(),
                 next_task: 0,
                 queue: UploadQueue::new(UPLOAD_CONCURRENCY),
@@ -262,9 +284,12 @@ impl Controller {
         let mut ok = false;
         let mut said = None;
         let mut settled = false;
+        let mut freed = false;
         h.card.update(|c| {
             let before = c.stage.status();
+            let held = c.holds_preview();
             ok = c.apply(event).is_ok();
+            freed = held && !c.holds_preview();
             if ok && c.stage.status() != before {
                 said = announcement(c);
                 // Sent, refused or cancelled: nothing left to offer after a reload.
@@ -283,7 +308,48 @@ impl Controller {
         if settled {
             self.forget(vec![id]);
         }
+        if freed {
+            self.pump_previews();
+        }
         ok
+    }
+
+    /// Start the previews of queued cards, in order, while fewer than [`PREVIEW_AHEAD`] cards
+    /// hold one.
+    fn pump_previews(self) {
+        let (mut holding, queued) = self.cards.with_untracked(|cards| {
+            let mut holding = 0;
+            let mut queued = Vec::new();
+            for h in cards {
+                h.card.with_untracked(|c| {
+                    if c.holds_preview() {
+                        holding += 1;
+                    } else if c.stage == Stage::Queued {
+                        queued.push(h.id);
+                    }
+                });
+            }
+            (holding, queued)
+        });
+        for id in queued {
+            if holding >= PREVIEW_AHEAD {
+                break;
+            }
+            if self.apply(id, Event::PreviewStarted) {
+                holding += 1;
+                self.start_preview(id);
+            }
+        }
+    }
+
+    /// Cards holding or making a preview not yet stored.
+    fn holding_previews(&self) -> usize {
+        self.cards.with_untracked(|cards| {
+            cards
+                .iter()
+                .filter(|h| h.card.with_untracked(Card::holds_preview))
+                .count()
+        })
     }
 
     /// Keep the files of cards `ids` in IndexedDB until they are sent ([`crate::restore`]),
@@ -360,7 +426,8 @@ impl Controller {
                     h.card.with_untracked(|c| {
                         matches!(
                             c.stage,
-                            Stage::Previewing
+                            Stage::Queued
+                                | Stage::Previewing
                                 | Stage::Ready
                                 | Stage::Uploading { .. }
                                 | Stage::Retrying { .. }
@@ -405,7 +472,9 @@ impl Controller {
             .map(|h| h.card.with_untracked(|c| c.stage.clone()))
     }
 
-    /// Files dropped or picked at `event_time` (`performance.now()` clock): a card each, at once.
+    /// Files dropped or picked at `event_time` (`performance.now()` clock): a card each, the
+    /// first [`CARDS_PER_TASK`] at once and the rest in the next tasks; previews start for the
+    /// first cards while fewer than [`PREVIEW_AHEAD`] hold one, the others wait in line.
     pub fn add_files(self, files: Vec<File>, event_time: f64) {
         if !self.may_upload() {
             self.notice.set(Some(
@@ -414,6 +483,7 @@ impl Controller {
             ));
             return;
         }
+        let mut room = PREVIEW_AHEAD.saturating_sub(self.holding_previews());
         let mut handles = Vec::with_capacity(files.len());
         for file in files {
             let Some(id) = self.rt(|r| {
@@ -425,17 +495,51 @@ impl Controller {
             }) else {
                 return;
             };
+            let (name, size) = (file.name(), file.size() as u64);
+            let card = if room > 0 {
+                room -= 1;
+                Card::new(id, name, size)
+            } else {
+                Card::queued(id, name, size)
+            };
             handles.push(CardHandle {
                 id,
-                card: RwSignal::new(Card::new(id, file.name(), file.size() as u64)),
+                card: RwSignal::new(card),
             });
         }
         let ids: Vec<u32> = handles.iter().map(|h| h.id).collect();
-        self.cards.update(|cards| cards.extend(handles));
         self.keep(&ids);
-        for id in ids {
+        let mut chunks: Vec<Vec<CardHandle>> =
+            handles.chunks(CARDS_PER_TASK).map(<[_]>::to_vec).collect();
+        chunks.reverse();
+        let Some(first) = chunks.pop() else {
+            return;
+        };
+        self.show_cards(first);
+        if !chunks.is_empty() {
+            leptos::task::spawn_local(async move {
+                while let Some(chunk) = chunks.pop() {
+                    // Let the page paint and answer input before the next cards are built.
+                    sleep(0).await;
+                    self.show_cards(chunk);
+                }
+            });
+        }
+    }
+
+    /// Put new cards on the list and start the previews of those not queued.
+    fn show_cards(self, handles: Vec<CardHandle>) {
+        let starting: Vec<u32> = handles
+            .iter()
+            .filter(|h| h.card.with_untracked(|c| c.stage == Stage::Previewing))
+            .map(|h| h.id)
+            .collect();
+        self.cards.update(|cards| cards.extend(handles));
+        for id in starting {
             self.start_preview(id);
         }
+        // Cards ahead may have been stored while these waited to be shown.
+        self.pump_previews();
     }
 
     fn start_preview(self, id: u32) {
@@ -561,7 +665,8 @@ impl Controller {
 
     /// Ticket, then PUT with progress; a failure that may pass is tried again as
     /// [`Policy::UPLOADS`] says (counting down on the card, or waiting until the browser is
-    /// online again); a refusal is final. Every try asks for a new ticket: one upload per ticket.
+    /// online again); a refusal is final. One upload per ticket: a first try may use one asked
+    /// for ahead ([`Controller::ticket`]), a retry asks for a new one.
     async fn upload(self, id: u32) {
         let card = self.handle(id).map(|h| h.card.get_untracked());
         let file = self.rt(|r| r.files.get(&id).cloned()).flatten();
@@ -594,7 +699,7 @@ impl Controller {
         loop {
             // Ok: stored (the upload's id); Err: what failed, and how, for the retry policy.
             let outcome: Result<String, (String, Option<Failure>)> =
-                match client.create_upload(&request).await {
+                match self.ticket(id, attempt, &client, &request).await {
                     Err(e) if e.is_refusal() => {
                         self.apply(id, Event::ApiRefused(e.to_string()));
                         break;
@@ -687,6 +792,85 @@ impl Controller {
             }
         });
         self.finish_slot(id);
+    }
+
+    /// A ticket for card `id`'s try `attempt`. A first try uses the one asked for ahead with
+    /// another card, while it is good for [`TICKET_MARGIN_MS`]; else it asks for its own, and
+    /// for those of up to [`TICKET_BATCH`] - 1 cards waiting behind it in one request. A batch
+    /// refused as a whole (a file over a limit, the rate limit) is asked again for this card
+    /// alone, whose answer then counts.
+    async fn ticket(
+        self,
+        id: u32,
+        attempt: u8,
+        client: &Client,
+        request: &UploadRequest,
+    ) -> Result<UploadTicket, ApiError> {
+        // Asked for ahead by a request still running: its answer comes first.
+        while self.rt(|r| r.asking.contains(&id)).unwrap_or(false) {
+            sleep(50).await;
+        }
+        let kept = self.rt(|r| r.tickets.remove(&id)).flatten();
+        if attempt > 1 {
+            return client.create_upload(request).await;
+        }
+        if let Some(t) = kept.filter(|t| usable(&t.expires_at, js_sys::Date::now())) {
+            return Ok(t);
+        }
+        let mates = self.batch_mates(id);
+        if mates.is_empty() {
+            return client.create_upload(request).await;
+        }
+        let mut requests = vec![request.clone()];
+        requests.extend(mates.iter().map(|(_, r)| r.clone()));
+        self.rt(|r| r.asking.extend(mates.iter().map(|(k, _)| *k)));
+        let answer = client.create_uploads(&requests).await;
+        self.rt(|r| {
+            for (mate, _) in &mates {
+                r.asking.remove(mate);
+            }
+        });
+        match answer {
+            Ok(mut tickets) if tickets.len() == requests.len() => {
+                let ahead = tickets.split_off(1);
+                self.rt(|r| {
+                    for ((mate, _), t) in mates.iter().zip(ahead) {
+                        r.tickets.insert(*mate, t);
+                    }
+                });
+                Ok(tickets.remove(0))
+            }
+            _ => client.create_upload(request).await,
+        }
+    }
+
+    /// Cards waiting for an upload slot, front first, with no ticket asked for ahead: up to
+    /// [`TICKET_BATCH`] - 1 of them, with what each would ask for.
+    fn batch_mates(&self, id: u32) -> Vec<(u32, UploadRequest)> {
+        let waiting: Vec<u32> = self
+            .rt(|r| {
+                r.queue
+                    .waiting()
+                    .filter(|k| **k != id && !r.tickets.contains_key(k) && !r.asking.contains(k))
+                    .take(TICKET_BATCH - 1)
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        waiting
+            .into_iter()
+            .filter_map(|k| {
+                let h = self.handle(k)?;
+                let request = h.card.with_untracked(|c| {
+                    Some(UploadRequest {
+                        filename: c.filename.clone(),
+                        content_type: c.preview.as_ref()?.media_type().to_string(),
+                        size: c.size,
+                    })
+                })?;
+                Some((k, request))
+            })
+            .collect()
     }
 
     /// Show "retrying in N s" on the card, counting down to try `attempt`; then resume it.
@@ -795,7 +979,10 @@ impl Controller {
     /// Cancel card `id`: take it out of the upload queue and abort its request, if any.
     pub fn cancel(self, id: u32) {
         let (removed, xhr) = self
-            .rt(|r| (r.queue.remove(&id), r.requests.remove(&id)))
+            .rt(|r| {
+                r.tickets.remove(&id);
+                (r.queue.remove(&id), r.requests.remove(&id))
+            })
             .unwrap_or((Removed::Absent, None));
         self.apply(id, Event::Cancel);
         if let Some(xhr) = xhr {
@@ -844,10 +1031,15 @@ impl Controller {
         }
     }
 
-    /// Try a failed or cancelled card again by hand: it goes back in the upload queue.
+    /// Try a failed or cancelled card again by hand: back in the upload queue, or in line for
+    /// its preview when it was cancelled before it had one.
     pub fn retry(self, id: u32) {
         if self.apply(id, Event::Retry) {
-            self.enqueue(id);
+            if self.stage(id) == Some(Stage::Queued) {
+                self.pump_previews();
+            } else {
+                self.enqueue(id);
+            }
         }
     }
 
@@ -881,6 +1073,12 @@ impl Controller {
     }
 }
 
+/// Whether a ticket that expires at `expires_at` (RFC 3339) is still good for
+/// [`TICKET_MARGIN_MS`] at `now_ms` (ms since the epoch). A date that does not parse is not.
+pub fn usable(expires_at: &str, now_ms: f64) -> bool {
+    js_sys::Date::parse(expires_at) - now_ms > TICKET_MARGIN_MS
+}
+
 /// What a screen reader is told when card `c` has just moved to its stage.
 fn announcement(c: &Card) -> Option<String> {
     let name = &c.filename;
@@ -893,4 +1091,23 @@ fn announcement(c: &Card) -> Option<String> {
         Stage::Cancelled => format!("{name}: cancelled"),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn tickets_asked_ahead_are_used_while_good_for_15_s() {
+        let now = js_sys::Date::parse("2026-12-07T12:00:00Z");
+        assert!(usable("2026-12-07T12:01:00Z", now));
+        assert!(usable("2026-12-07T12:00:15.001Z", now));
+        assert!(
+            !usable("2026-12-07T12:00:15Z", now),
+            "15 s left is too little"
+        );
+        assert!(!usable("2026-12-07T11:59:00Z", now), "expired");
+        assert!(!usable("not a date", now));
+    }
 }

@@ -138,6 +138,30 @@ pub struct Gallery {
     pub renewed_at: RwSignal<f64>,
     /// The image open in the viewer, by id.
     pub viewing: RwSignal<Option<String>>,
+    /// Finished uploads not yet put on the list, and whether a flush is due
+    /// ([`Gallery::add_new`]).
+    arriving: RwSignal<(Vec<ImageEntry>, bool)>,
+    /// When finished uploads were last put on the list (`performance.now()`).
+    flushed_at: RwSignal<f64>,
+    /// Finished uploads not put on the list (too many came at once): a button offers them
+    /// ([`Gallery::show_unseen`]).
+    pub unseen: RwSignal<usize>,
+}
+
+/// Finished uploads go on the list at most this often: with hundreds finishing, each one would
+/// otherwise lay the whole grid out again.
+const ADD_EVERY_MS: f64 = 1000.0;
+/// Most finished uploads put at the top of the list at once; more wait behind a button.
+const INLINE_BATCH: usize = 12;
+/// Past this many tiles, finished uploads wait behind a button instead of going on top: each
+/// insertion at the top moves every tile after it (Leptos' keyed list), which with hundreds of
+/// tiles costs frames of over 100 ms.
+const INLINE_MAX_TILES: usize = 120;
+
+/// Whether a batch of `arrived` finished uploads goes on top of `shown` tiles, or waits behind
+/// the "show new images" button (as it does once anything waits there, to keep the order).
+pub fn goes_on_top(arrived: usize, shown: usize, unseen: usize) -> bool {
+    unseen == 0 && arrived <= INLINE_BATCH && shown + arrived <= INLINE_MAX_TILES
 }
 
 impl Default for Gallery {
@@ -159,6 +183,9 @@ impl Gallery {
             renewing: RwSignal::new(false),
             renewed_at: RwSignal::new(0.0),
             viewing: RwSignal::new(None),
+            arriving: RwSignal::new((Vec::new(), false)),
+            flushed_at: RwSignal::new(f64::NEG_INFINITY),
+            unseen: RwSignal::new(0),
         }
     }
 
@@ -170,6 +197,7 @@ impl Gallery {
 
     /// Forget every page (after signing out, what may be seen or deleted changes).
     pub fn reset(self) {
+        self.unseen.set(0);
         self.images.set(Vec::new());
         self.paging.set(Paging::Start);
         self.error.set(None);
@@ -314,9 +342,54 @@ impl Gallery {
         }
     }
 
-    /// Show a just-finished upload at the top.
+    /// Show a just-finished upload at the top: at once, or with others that finish within
+    /// [`ADD_EVERY_MS`] of the last ones shown.
     pub fn add_new(self, image: ImageEntry) {
-        self.images.update(|shown| add_newest(shown, image));
+        let mut schedule = false;
+        self.arriving.update_untracked(|(images, due)| {
+            images.push(image);
+            schedule = !std::mem::replace(due, true);
+        });
+        if !schedule {
+            return;
+        }
+        let wait = self.flushed_at.get_untracked() + ADD_EVERY_MS - crate::util::now_ms();
+        if wait <= 0.0 {
+            self.flush_new();
+        } else {
+            set_timeout(
+                move || self.flush_new(),
+                std::time::Duration::from_millis(wait as u64),
+            );
+        }
+    }
+
+    fn flush_new(self) {
+        let Some(arrived) = self.arriving.try_update_untracked(|(images, due)| {
+            *due = false;
+            std::mem::take(images)
+        }) else {
+            return;
+        };
+        self.flushed_at.set(crate::util::now_ms());
+        let shown = self.images.with_untracked(Vec::len);
+        let unseen = self.unseen.get_untracked();
+        if !goes_on_top(arrived.len(), shown, unseen) {
+            self.unseen.set(unseen + arrived.len());
+            return;
+        }
+        self.images.update(|shown| {
+            for image in arrived {
+                add_newest(shown, image);
+            }
+        });
+    }
+
+    /// Show the finished uploads that waited behind the button: the list starts again from
+    /// the newest image.
+    pub fn show_unseen(self, client: Client) {
+        self.reset();
+        self.load_more(client);
     }
 }
 
@@ -352,6 +425,7 @@ pub fn GalleryView(
 
     let count = move || gallery.images.with(Vec::len);
     let retry_client = client.clone();
+    let unseen_client = client.clone();
     let delete_client = client.clone();
     view! {
         <section
@@ -368,6 +442,21 @@ pub fn GalleryView(
             <p class="gallery-message" role="status" aria-live="polite">
                 {move || gallery.message.get()}
             </p>
+            {move || {
+                let n = gallery.unseen.get();
+                let client = unseen_client.clone();
+                (n > 0).then(|| view! {
+                    <button class="btn new-images" on:click=move |_| {
+                        gallery.show_unseen(client.clone())
+                    }>
+                        {if n == 1 {
+                            "Show 1 new image".to_string()
+                        } else {
+                            format!("Show {n} new images")
+                        }}
+                    </button>
+                })
+            }}
             <ul class="grid" role="list">
                 <For each=move || gallery.images.get() key=|img| img.id.clone() let:img>
                     <GalleryItem img=img gallery=gallery client=delete_client.clone()/>
@@ -417,13 +506,7 @@ pub fn GalleryView(
 
 #[component]
 fn GalleryItem(img: ImageEntry, gallery: Gallery, client: Client) -> impl IntoView {
-    // The listing has no file names: the tile says when it came (in the viewer's own time).
-    let alt = format!(
-        "Image uploaded {}, {} × {}",
-        format::local_date(&img.created),
-        img.width,
-        img.height
-    );
+    let alt = alt_text(&img);
     let title = format!(
         "{} · {} · {}",
         format::dims(img.width, img.height),
@@ -543,19 +626,17 @@ fn Viewer(gallery: Gallery) -> impl IntoView {
     });
     move || {
         shown().map(|(n, img, total)| {
-            let caption = format!(
+            let mut caption = format!(
                 "Image {} of {total} · {} · {} · uploaded {}",
                 n + 1,
                 format::dims(img.width, img.height),
                 format::bytes(img.bytes),
                 format::local_date(&img.created)
             );
-            let alt = format!(
-                "Image uploaded {}, {} × {}",
-                format::local_date(&img.created),
-                img.width,
-                img.height
-            );
+            if let Some(name) = &img.name {
+                caption = format!("{name} · {caption}");
+            }
+            let alt = alt_text(&img);
             view! {
                 <div class="viewer" role="dialog" aria-modal="true" aria-label="Image viewer"
                     on:click=move |e: leptos::ev::MouseEvent| {
@@ -579,6 +660,20 @@ fn Viewer(gallery: Gallery) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// An image's alt text: its file name, or, when the server recorded none, when it came (in the
+/// viewer's own time) and its size.
+pub fn alt_text(img: &ImageEntry) -> String {
+    match &img.name {
+        Some(name) => name.clone(),
+        None => format!(
+            "Image uploaded {}, {} × {}",
+            format::local_date(&img.created),
+            img.width,
+            img.height
+        ),
     }
 }
 
@@ -634,6 +729,7 @@ mod tests {
             height: 300,
             bytes: 1,
             created: "2026-11-29T10:00:00.000Z".into(),
+            name: None,
             pixel_sha256: None,
             can_delete: false,
         }
@@ -644,10 +740,36 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn alt_text_is_the_file_name_or_when_it_came() {
+        let mut i = img("a");
+        assert!(
+            alt_text(&i).starts_with("Image uploaded "),
+            "{}",
+            alt_text(&i)
+        );
+        assert!(alt_text(&i).ends_with(", 400 × 300"), "{}", alt_text(&i));
+        i.name = Some("Beach at dawn.jpg".into());
+        assert_eq!(alt_text(&i), "Beach at dawn.jpg");
+    }
+
+    #[wasm_bindgen_test]
     fn pages_append_without_duplicates() {
         let mut shown = vec![img("c"), img("b")];
         assert_eq!(merge_page(&mut shown, vec![img("b"), img("a")]), 1);
         assert_eq!(ids(&shown), ["c", "b", "a"]);
+    }
+
+    #[wasm_bindgen_test]
+    fn finished_uploads_go_on_top_only_while_few() {
+        assert!(goes_on_top(1, 0, 0));
+        assert!(goes_on_top(INLINE_BATCH, 24, 0));
+        assert!(!goes_on_top(INLINE_BATCH + 1, 24, 0), "a large batch waits");
+        assert!(goes_on_top(1, INLINE_MAX_TILES - 1, 0));
+        assert!(!goes_on_top(1, INLINE_MAX_TILES, 0), "a long list waits");
+        assert!(
+            !goes_on_top(1, 3, 5),
+            "once some wait, the rest wait behind them"
+        );
     }
 
     #[wasm_bindgen_test]

@@ -89,6 +89,11 @@ impl<K: PartialEq + Clone> UploadQueue<K> {
         self.active.len()
     }
 
+    /// The keys waiting, front first.
+    pub fn waiting(&self) -> impl Iterator<Item = &K> {
+        self.waiting.iter()
+    }
+
     /// How many are waiting.
     pub fn waiting_len(&self) -> usize {
         self.waiting.len()
