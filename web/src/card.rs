@@ -1,7 +1,9 @@
 //! One file's card: what it shows and the only ways it can move.
 //!
 //! ```text
-//! queued --start--> previewing --ok--> ready --start--> uploading --sent--> processing --ready--> done
+//! queued --start--> previewing   (queued --cancel--> cancelled, described below)
+//!
+//! previewing --ok--> ready --start--> uploading --sent--> processing --ready--> done
 //!     |                ^  |              |  ^                          |
 //!     +-refused-> rejected |   temporary  |  | resume                   +-refused-> rejected
 //!                          |   failure -> retrying (counts down, or waits to be online)
@@ -13,8 +15,9 @@
 //! preview not yet stored (so 500 dropped files do not hold 500 previews at once); a queued card
 //! can be cancelled, and a cancelled card without a preview goes back to `queued` on retry.
 //!
-//! `data-status` on the card is [`Stage::status`]: `queued | previewing | ready | uploading | retrying |
-//! processing | done | rejected`, plus `failed` (a retry by hand may help) and `cancelled`.
+//! `data-status` on the card is [`Stage::status`]: `queued | previewing | ready | uploading |
+//! retrying | processing | done | rejected`, plus `failed` (a retry by hand may help) and
+//! `cancelled`.
 //! Which failures are retried, and when, is [`crate::retry`]'s.
 
 use fitbox_api::ImageEntry;
