@@ -237,7 +237,8 @@ pub struct Card {
 }
 
 impl Card {
-    /// A card for a file just dropped or picked, in [`Stage::Previewing`].
+    /// A card whose preview is being made ([`Stage::Previewing`]); the page starts every card
+    /// with [`Card::queued`].
     pub fn new(id: u32, filename: impl Into<String>, size: u64) -> Self {
         Card::with_stage(id, filename, size, Stage::Previewing)
     }
@@ -366,6 +367,15 @@ impl Card {
         };
         self.stage = next;
         Ok(())
+    }
+
+    /// What its upload asks the API for (`None` before the preview says what the file is).
+    pub fn upload_request(&self) -> Option<fitbox_api::UploadRequest> {
+        Some(fitbox_api::UploadRequest {
+            filename: self.filename.clone(),
+            content_type: self.preview.as_ref()?.media_type().to_string(),
+            size: self.size,
+        })
     }
 
     /// Whether cancelling applies: the card waits for its preview or its upload, or is
@@ -616,6 +626,11 @@ mod tests {
     fn queued_cards_wait_for_their_preview_and_can_be_cancelled() {
         let mut c = Card::queued(7, "a.jpg", 1000);
         assert_eq!(c.stage.status(), "queued");
+        assert_eq!(
+            c.upload_request(),
+            None,
+            "nothing to ask before the preview"
+        );
         assert!(!c.holds_preview());
         assert!(
             c.apply(Event::Previewed(info("ab"))).is_err(),
@@ -628,6 +643,14 @@ mod tests {
         assert!(c.apply(Event::PreviewStarted).is_err(), "asked once");
         c.apply(Event::Previewed(info("ab"))).unwrap();
         assert!(c.holds_preview());
+        assert_eq!(
+            c.upload_request(),
+            Some(fitbox_api::UploadRequest {
+                filename: "a.jpg".into(),
+                content_type: "image/jpeg".into(),
+                size: 1000,
+            })
+        );
 
         // Cancelled in line: nothing to upload, so a retry puts it back in line.
         let mut c = Card::queued(8, "b.jpg", 1000);

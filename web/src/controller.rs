@@ -342,16 +342,6 @@ impl Controller {
         }
     }
 
-    /// Cards holding or making a preview not yet stored.
-    fn holding_previews(&self) -> usize {
-        self.cards.with_untracked(|cards| {
-            cards
-                .iter()
-                .filter(|h| h.card.with_untracked(Card::holds_preview))
-                .count()
-        })
-    }
-
     /// Keep the files of cards `ids` in IndexedDB until they are sent ([`crate::restore`]),
     /// all in one transaction.
     fn keep(self, ids: &[u32]) {
@@ -473,8 +463,9 @@ impl Controller {
     }
 
     /// Files dropped or picked at `event_time` (`performance.now()` clock): a card each, the
-    /// first [`CARDS_PER_TASK`] at once and the rest in the next tasks; previews start for the
-    /// first cards while fewer than [`PREVIEW_AHEAD`] hold one, the others wait in line.
+    /// first [`CARDS_PER_TASK`] at once and the rest in the next tasks. Each starts in line for
+    /// its preview, which starts at once while fewer than [`PREVIEW_AHEAD`] cards hold one (before
+    /// the card is first drawn: its first status on the page is then `previewing`).
     pub fn add_files(self, files: Vec<File>, event_time: f64) {
         if !self.may_upload() {
             self.notice.set(Some(
@@ -483,7 +474,6 @@ impl Controller {
             ));
             return;
         }
-        let mut room = PREVIEW_AHEAD.saturating_sub(self.holding_previews());
         let mut handles = Vec::with_capacity(files.len());
         for file in files {
             let Some(id) = self.rt(|r| {
@@ -495,16 +485,9 @@ impl Controller {
             }) else {
                 return;
             };
-            let (name, size) = (file.name(), file.size() as u64);
-            let card = if room > 0 {
-                room -= 1;
-                Card::new(id, name, size)
-            } else {
-                Card::queued(id, name, size)
-            };
             handles.push(CardHandle {
                 id,
-                card: RwSignal::new(card),
+                card: RwSignal::new(Card::queued(id, file.name(), file.size() as u64)),
             });
         }
         let ids: Vec<u32> = handles.iter().map(|h| h.id).collect();
@@ -527,18 +510,9 @@ impl Controller {
         }
     }
 
-    /// Put new cards on the list and start the previews of those not queued.
+    /// Put new cards on the list and start the previews there is room for.
     fn show_cards(self, handles: Vec<CardHandle>) {
-        let starting: Vec<u32> = handles
-            .iter()
-            .filter(|h| h.card.with_untracked(|c| c.stage == Stage::Previewing))
-            .map(|h| h.id)
-            .collect();
         self.cards.update(|cards| cards.extend(handles));
-        for id in starting {
-            self.start_preview(id);
-        }
-        // Cards ahead may have been stored while these waited to be shown.
         self.pump_previews();
     }
 
@@ -674,7 +648,7 @@ impl Controller {
             self.finish_slot(id);
             return;
         };
-        let Some(content_type) = card.preview.as_ref().map(|p| p.media_type()) else {
+        let Some(request) = card.upload_request() else {
             self.finish_slot(id);
             return;
         };
@@ -690,11 +664,6 @@ impl Controller {
             })
             .unwrap_or(0);
         let client = self.client();
-        let request = UploadRequest {
-            filename: card.filename.clone(),
-            content_type: content_type.to_string(),
-            size: card.size,
-        };
         let mut attempt: u8 = 1;
         loop {
             // Ok: stored (the upload's id); Err: what failed, and how, for the retry policy.
@@ -860,14 +829,7 @@ impl Controller {
         waiting
             .into_iter()
             .filter_map(|k| {
-                let h = self.handle(k)?;
-                let request = h.card.with_untracked(|c| {
-                    Some(UploadRequest {
-                        filename: c.filename.clone(),
-                        content_type: c.preview.as_ref()?.media_type().to_string(),
-                        size: c.size,
-                    })
-                })?;
+                let request = self.handle(k)?.card.with_untracked(Card::upload_request)?;
                 Some((k, request))
             })
             .collect()
@@ -1051,6 +1013,7 @@ impl Controller {
             r.files.remove(&id);
             r.pixels.remove(&id);
             r.added_at.remove(&id);
+            r.tickets.remove(&id);
         });
     }
 

@@ -138,9 +138,9 @@ pub struct Gallery {
     pub renewed_at: RwSignal<f64>,
     /// The image open in the viewer, by id.
     pub viewing: RwSignal<Option<String>>,
-    /// Finished uploads not yet put on the list, and whether a flush is due
+    /// Finished uploads not yet put on the list; a flush is due while there are any
     /// ([`Gallery::add_new`]).
-    arriving: RwSignal<(Vec<ImageEntry>, bool)>,
+    arriving: RwSignal<Vec<ImageEntry>>,
     /// When finished uploads were last put on the list (`performance.now()`).
     flushed_at: RwSignal<f64>,
     /// Finished uploads not put on the list (too many came at once): a button offers them
@@ -183,7 +183,7 @@ impl Gallery {
             renewing: RwSignal::new(false),
             renewed_at: RwSignal::new(0.0),
             viewing: RwSignal::new(None),
-            arriving: RwSignal::new((Vec::new(), false)),
+            arriving: RwSignal::new(Vec::new()),
             flushed_at: RwSignal::new(f64::NEG_INFINITY),
             unseen: RwSignal::new(0),
         }
@@ -346,9 +346,9 @@ impl Gallery {
     /// [`ADD_EVERY_MS`] of the last ones shown.
     pub fn add_new(self, image: ImageEntry) {
         let mut schedule = false;
-        self.arriving.update_untracked(|(images, due)| {
+        self.arriving.update_untracked(|images| {
+            schedule = images.is_empty();
             images.push(image);
-            schedule = !std::mem::replace(due, true);
         });
         if !schedule {
             return;
@@ -365,10 +365,7 @@ impl Gallery {
     }
 
     fn flush_new(self) {
-        let Some(arrived) = self.arriving.try_update_untracked(|(images, due)| {
-            *due = false;
-            std::mem::take(images)
-        }) else {
+        let Some(arrived) = self.arriving.try_update_untracked(std::mem::take) else {
             return;
         };
         self.flushed_at.set(crate::util::now_ms());
