@@ -547,7 +547,8 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                             card.with_untracked(|c| c.filename.clone())
                         )
                     >
-                        <div class="fill" style:width=format!("{p}%")></div>
+                        // Scaled, not sized: a moving width lays the page out every frame.
+                        <div class="fill" style:transform=format!("scaleX({})", f64::from(p) / 100.0)></div>
                     </div>
                 })}
                 {verdict}
