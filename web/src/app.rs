@@ -548,7 +548,10 @@ fn CardView(ctrl: Controller, handle: CardHandle) -> impl IntoView {
                         )
                     >
                         // Scaled, not sized: a moving width lays the page out every frame.
-                        <div class="fill" style:transform=format!("scaleX({})", f64::from(p) / 100.0)></div>
+                        <div
+                            class="fill"
+                            style:transform=format!("scaleX({})", f64::from(p) / 100.0)
+                        ></div>
                     </div>
                 })}
                 {verdict}
