@@ -6,8 +6,11 @@
 //! Through the `idb` crate (IndexedDB's requests as futures). Entries are keyed
 //! `<page start ms, 13 digits>-<card id, 6 digits>`, so they come back in the order they came.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use idb::builder::{DatabaseBuilder, ObjectStoreBuilder};
-use idb::{ObjectStore, TransactionMode};
+use idb::{Database, ObjectStore, TransactionMode};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::File;
 
@@ -19,21 +22,53 @@ pub fn key(page_start_ms: f64, card: u32) -> String {
     format!("{:013}-{card:06}", page_start_ms.max(0.0) as u64)
 }
 
-async fn store(mode: TransactionMode) -> Result<(idb::Database, ObjectStore), String> {
-    let db = DatabaseBuilder::new(DB)
-        .version(1)
-        .add_object_store(ObjectStoreBuilder::new(STORE))
-        .build()
-        .await
-        .map_err(|e| e.to_string())?;
-    let tx = db.transaction(&[STORE], mode).map_err(|e| e.to_string())?;
-    let store = tx.object_store(STORE).map_err(|e| e.to_string())?;
-    Ok((db, store))
+thread_local! {
+    /// The page's one connection to the database, opened on first use.
+    static OPEN: RefCell<Option<Rc<Database>>> = const { RefCell::new(None) };
+}
+
+/// The page's connection, opened (and the store made) on first use: every card that is kept or
+/// settles asks for it, and opening it each time cost 500 connections for 500 files.
+async fn database() -> Result<Rc<Database>, String> {
+    if let Some(db) = OPEN.with_borrow(Clone::clone) {
+        return Ok(db);
+    }
+    let db = Rc::new(
+        DatabaseBuilder::new(DB)
+            .version(1)
+            .add_object_store(ObjectStoreBuilder::new(STORE))
+            .build()
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    // Two first uses at once: the first connection stays, the other is closed.
+    let kept = OPEN.with_borrow_mut(|open| open.get_or_insert_with(|| db.clone()).clone());
+    if !Rc::ptr_eq(&kept, &db) {
+        db.close();
+    }
+    Ok(kept)
+}
+
+/// The store, in a transaction of its own. A connection the browser closed (another tab
+/// upgrading the database, storage cleared) is opened again, once.
+async fn store(mode: TransactionMode) -> Result<ObjectStore, String> {
+    let mut again = false;
+    loop {
+        let db = database().await?;
+        match db.transaction(&[STORE], mode) {
+            Ok(tx) => return tx.object_store(STORE).map_err(|e| e.to_string()),
+            Err(_) if !again => {
+                again = true;
+                OPEN.with_borrow_mut(|open| *open = None);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 /// Keep each file under its key until [`forget`], in one transaction.
 pub async fn keep(files: &[(String, File)]) -> Result<(), String> {
-    let (_db, s) = store(TransactionMode::ReadWrite).await?;
+    let s = store(TransactionMode::ReadWrite).await?;
     for (key, file) in files {
         s.put(file, Some(&JsValue::from_str(key)))
             .map_err(|e| e.to_string())?
@@ -45,7 +80,7 @@ pub async fn keep(files: &[(String, File)]) -> Result<(), String> {
 
 /// Drop what is kept under each of `keys`.
 pub async fn forget(keys: &[String]) -> Result<(), String> {
-    let (_db, s) = store(TransactionMode::ReadWrite).await?;
+    let s = store(TransactionMode::ReadWrite).await?;
     for k in keys {
         s.delete(JsValue::from_str(k))
             .map_err(|e| e.to_string())?
@@ -57,7 +92,7 @@ pub async fn forget(keys: &[String]) -> Result<(), String> {
 
 /// Everything kept, oldest first: (key, file).
 pub async fn kept() -> Result<Vec<(String, File)>, String> {
-    let (_db, s) = store(TransactionMode::ReadOnly).await?;
+    let s = store(TransactionMode::ReadOnly).await?;
     let keys = s
         .get_all_keys(None, None)
         .map_err(|e| e.to_string())?
