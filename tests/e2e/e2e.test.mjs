@@ -1418,9 +1418,11 @@ test('500 files dropped at once: every one done; main-thread tasks and memory me
     log(`tickets: ${asked} in ${ticketPosts.length} requests (${batches} batches)`);
     assert.equal(requests.filter((r) => r.method === 'PUT').length, MANY, 'one PUT per file');
     assert.equal(asked, MANY, 'no ticket asked for twice or wasted');
-    // How many share a request depends on how many previewed cards wait for a slot at that
-    // moment (61-146 requests in runs here): at least two files per request on average.
-    assert.ok(batches > 0 && ticketPosts.length <= MANY / 2, `${ticketPosts.length} ticket requests for ${MANY} files`);
+    // A card asks for itself and the next nine in line, previewed or not (a file named .jpg is
+    // asked for as JPEG), so a request carries ten unless fewer are left without one: at most
+    // a fifth of the files when only the count depends on timing (an upload starting while
+    // another's request is out asks alone).
+    assert.ok(batches > 0 && ticketPosts.length <= MANY / 5, `${ticketPosts.length} ticket requests for ${MANY} files`);
     // Every card done and showing the server's thumbnail: no preview canvas is kept.
     assert.equal(await page.locator('li.card[data-status="done"]').count(), MANY);
     assert.equal(await page.locator('li.card canvas').count(), 0, 'preview canvases released once done');

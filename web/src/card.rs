@@ -234,6 +234,9 @@ pub struct Card {
     /// Refused by the preview as a format fitbox does not read, but the browser reads it: the
     /// card offers to convert it in the browser.
     pub convertible: bool,
+    /// The media type the browser gave the file (from its name), when it is one fitbox takes:
+    /// what a ticket asked for ahead of the preview declares ([`Card::request_ahead`]).
+    pub declared_type: Option<&'static str>,
 }
 
 impl Card {
@@ -258,7 +261,16 @@ impl Card {
             preview_ms: None,
             worker_ms: None,
             convertible: false,
+            declared_type: None,
         }
+    }
+
+    /// The card, with the media type `browser_type` the browser gave its file, kept when
+    /// fitbox takes that type.
+    pub fn declaring(mut self, browser_type: &str) -> Self {
+        self.declared_type =
+            fitbox_api::Format::from_media_type(browser_type).map(fitbox_api::Format::media_type);
+        self
     }
 
     /// Apply `event`, or leave the card as it was and say why not.
@@ -374,6 +386,24 @@ impl Card {
         Some(fitbox_api::UploadRequest {
             filename: self.filename.clone(),
             content_type: self.preview.as_ref()?.media_type().to_string(),
+            size: self.size,
+        })
+    }
+
+    /// What the card would ask for, to ask for its ticket ahead while it still waits (for its
+    /// preview or an upload slot): the sniffed type once previewed, else the declared one. The
+    /// upload uses that ticket only if [`Card::upload_request`] then asks for the same.
+    pub fn request_ahead(&self) -> Option<fitbox_api::UploadRequest> {
+        if !matches!(self.stage, Stage::Queued | Stage::Previewing | Stage::Ready) {
+            return None;
+        }
+        let content_type = match &self.preview {
+            Some(p) => p.media_type(),
+            None => self.declared_type?,
+        };
+        Some(fitbox_api::UploadRequest {
+            filename: self.filename.clone(),
+            content_type: content_type.to_string(),
             size: self.size,
         })
     }
@@ -665,6 +695,33 @@ mod tests {
         assert!(c.holds_preview());
         c.apply(Event::ServerReady(entry(Some("ab")))).unwrap();
         assert!(!c.holds_preview());
+    }
+
+    #[wasm_bindgen_test]
+    fn tickets_are_asked_ahead_for_the_declared_then_the_sniffed_type() {
+        // A type fitbox does not take (or none) is not guessed at: no ticket ahead.
+        assert_eq!(
+            Card::queued(1, "a.bmp", 10)
+                .declaring("image/bmp")
+                .request_ahead(),
+            None
+        );
+        assert_eq!(Card::queued(1, "a", 10).declaring("").request_ahead(), None);
+        let mut c = Card::queued(1, "a.png", 10).declaring("image/png");
+        let ahead = c.request_ahead().unwrap();
+        assert_eq!((ahead.content_type.as_str(), ahead.size), ("image/png", 10));
+        assert_eq!(ahead.filename, "a.png");
+        c.apply(Event::PreviewStarted).unwrap();
+        assert_eq!(c.request_ahead().unwrap().content_type, "image/png");
+        // Named .png, sniffed as JPEG: asked for as JPEG from now on, and the upload asks for
+        // the same, so a ticket asked for as PNG is not used.
+        c.apply(Event::Previewed(info("ab"))).unwrap();
+        assert_eq!(c.request_ahead(), c.upload_request());
+        assert_eq!(c.request_ahead().unwrap().content_type, "image/jpeg");
+        assert_ne!(c.upload_request(), Some(ahead));
+        // Once uploading, nothing more is asked for ahead.
+        c.apply(Event::UploadStarted).unwrap();
+        assert_eq!(c.request_ahead(), None);
     }
 
     #[wasm_bindgen_test]

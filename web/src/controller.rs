@@ -86,8 +86,9 @@ struct Runtime {
     /// Event time of the drop or pick (`performance.now()` clock).
     added_at: HashMap<u32, f64>,
     requests: HashMap<u32, XmlHttpRequest>,
-    /// Tickets asked for ahead, with another card's ([`TICKET_BATCH`]), by card.
-    tickets: HashMap<u32, UploadTicket>,
+    /// Tickets asked for ahead, with another card's ([`TICKET_BATCH`]), by card, with what
+    /// each was asked for.
+    tickets: HashMap<u32, (UploadRequest, UploadTicket)>,
     /// Cards whose ticket is being asked for ahead, by another card's request.
     asking: std::collections::HashSet<u32>,
     /// The running upload task of each card (a number from `next_task`): a task whose card has
@@ -487,7 +488,9 @@ impl Controller {
             };
             handles.push(CardHandle {
                 id,
-                card: RwSignal::new(Card::queued(id, file.name(), file.size() as u64)),
+                card: RwSignal::new(
+                    Card::queued(id, file.name(), file.size() as u64).declaring(&file.type_()),
+                ),
             });
         }
         let ids: Vec<u32> = handles.iter().map(|h| h.id).collect();
@@ -566,7 +569,13 @@ impl Controller {
                     Event::PreviewRefused(message.clone())
                 };
                 self.apply(job, event);
-                let file = self.rt(|r| r.files.get(&job).cloned()).flatten();
+                // A ticket asked for ahead goes unused (the server forgets it when it expires).
+                let file = self
+                    .rt(|r| {
+                        r.tickets.remove(&job);
+                        r.files.get(&job).cloned()
+                    })
+                    .flatten();
                 match file {
                     // A format fitbox does not read: can the browser? Then offer to convert.
                     Some(file) if code == "unsupported_format" => {
@@ -764,8 +773,9 @@ impl Controller {
     }
 
     /// A ticket for card `id`'s try `attempt`. A first try uses the one asked for ahead with
-    /// another card, while it is good for [`TICKET_MARGIN_MS`]; else it asks for its own, and
-    /// for those of up to [`TICKET_BATCH`] - 1 cards waiting behind it in one request. A batch
+    /// another card, if it was asked for the same request and is good for [`TICKET_MARGIN_MS`];
+    /// else it asks for its own, and for those of up to [`TICKET_BATCH`] - 1 cards next in line
+    /// ([`Controller::batch_mates`]) in one request. A batch
     /// refused as a whole (a file over a limit, the rate limit) is asked again for this card
     /// alone, whose answer then counts.
     async fn ticket(
@@ -783,7 +793,8 @@ impl Controller {
         if attempt > 1 {
             return client.create_upload(request).await;
         }
-        if let Some(t) = kept.filter(|t| usable(&t.expires_at, js_sys::Date::now())) {
+        let now = js_sys::Date::now();
+        if let Some((_, t)) = kept.filter(|(r, t)| r == request && usable(&t.expires_at, now)) {
             return Ok(t);
         }
         let mates = self.batch_mates(id);
@@ -803,8 +814,8 @@ impl Controller {
             Ok(mut tickets) if tickets.len() == requests.len() => {
                 let ahead = tickets.split_off(1);
                 self.rt(|r| {
-                    for ((mate, _), t) in mates.iter().zip(ahead) {
-                        r.tickets.insert(*mate, t);
+                    for ((mate, asked), t) in mates.into_iter().zip(ahead) {
+                        r.tickets.insert(mate, (asked, t));
                     }
                 });
                 Ok(tickets.remove(0))
@@ -813,26 +824,44 @@ impl Controller {
         }
     }
 
-    /// Cards waiting for an upload slot, front first, with no ticket asked for ahead: up to
-    /// [`TICKET_BATCH`] - 1 of them, with what each would ask for.
+    /// The cards next in line after `id` with no ticket asked for ahead, up to
+    /// [`TICKET_BATCH`] - 1 of them, with what each would ask for ([`Card::request_ahead`]):
+    /// those waiting for an upload slot, front first, then those waiting for or making their
+    /// preview, in the order they came. Cards still previewing count, so that batches do not
+    /// depend on previews running ahead of uploads (on a busy machine the server's resizing
+    /// holds the cards, and a card is uploaded as soon as it is previewed).
     fn batch_mates(&self, id: u32) -> Vec<(u32, UploadRequest)> {
-        let waiting: Vec<u32> = self
-            .rt(|r| {
-                r.queue
-                    .waiting()
-                    .filter(|k| **k != id && !r.tickets.contains_key(k) && !r.asking.contains(k))
-                    .take(TICKET_BATCH - 1)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default();
-        waiting
-            .into_iter()
-            .filter_map(|k| {
-                let request = self.handle(k)?.card.with_untracked(Card::upload_request)?;
-                Some((k, request))
-            })
-            .collect()
+        let Some((waiting, taken)) = self.rt(|r| {
+            let mut taken: std::collections::HashSet<u32> =
+                r.tickets.keys().chain(r.asking.iter()).copied().collect();
+            taken.insert(id);
+            (r.queue.waiting().copied().collect::<Vec<u32>>(), taken)
+        }) else {
+            return Vec::new();
+        };
+        let mut mates = Vec::with_capacity(TICKET_BATCH - 1);
+        let mut consider = |k: u32, card: &Card| {
+            if mates.len() < TICKET_BATCH - 1 && !taken.contains(&k) {
+                if let Some(request) = card.request_ahead() {
+                    mates.push((k, request));
+                }
+            }
+        };
+        for k in &waiting {
+            if let Some(h) = self.handle(*k) {
+                h.card.with_untracked(|c| consider(*k, c));
+            }
+        }
+        self.cards.with_untracked(|cards| {
+            for h in cards {
+                h.card.with_untracked(|c| {
+                    if matches!(c.stage, Stage::Queued | Stage::Previewing) {
+                        consider(h.id, c);
+                    }
+                });
+            }
+        });
+        mates
     }
 
     /// Show "retrying in N s" on the card, counting down to try `attempt`; then resume it.
