@@ -5,6 +5,8 @@
 #   trunk 0.21.14                 ~/.cargo/bin   (cargo install --locked)
 #   wasm-bindgen-cli = Cargo.lock ~/.cargo/bin   (wasm-bindgen, wasm-bindgen-test-runner)
 #   binaryen 132 (wasm-opt)       .tools/node_modules/.bin (npm; Debian's wasm-opt 108 must not be used)
+#   clang, llvm, wasi-libc        Debian: libwebp's C compiled for wasm32 (fitbox-libwebp; the
+#                                 settings are in .cargo/config.toml's [env])
 #
 # The browser tests' tools (Chromium, playwright-core, oidc-provider) are scripts/setup-test.sh's.
 #
@@ -19,6 +21,24 @@ export PATH="$ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
 say() { printf 'setup-web: %s\n' "$*"; }
+
+# C for wasm32: clang (Debian's 14 targets wasm32), llvm-ar (llvm), and wasi-libc's headers.
+need=()
+for p in clang llvm wasi-libc; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  for attempt in 1 2 3 4 5 6; do
+    if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 6 ] && { say "apt-get failed"; exit 1; }
+    say "apt-get failed (dpkg lock busy?); retrying in 10 s"
+    sleep 10
+  done
+fi
 
 # wasm-bindgen's CLI must match the library version in Cargo.lock exactly.
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"

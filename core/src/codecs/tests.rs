@@ -11,7 +11,7 @@ use super::webp::*;
 use super::whole::*;
 use super::*;
 use crate::fit::Filter;
-use crate::pixels::{Layout, Shrink};
+use crate::pixels::{Layout, Shrink, Yuv420};
 use crate::resize::resize;
 
 /// A `side`x`side` box, shrinking only.
@@ -385,6 +385,48 @@ fn vp8_conversion_is_image_webps() {
     assert!(colours.len() > 1000, "a real picture, not one colour");
 }
 
+/// libwebp (the plane route) and image-webp's VP8 decoder give the same planes on every lossy
+/// still WebP of the test data and the fixtures, the odd-sized one included.
+#[test]
+fn libwebp_planes_are_image_webps() {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for dir in ["photos", "edge"] {
+        let root = fitbox_tests::testdata().join(dir);
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "webp") {
+                files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.push((
+        "seeding_301x201.webp".into(),
+        fixture("seeding_301x201.webp"),
+    ));
+    let mut compared = 0;
+    for (name, bytes) in files {
+        let mut dec = image_webp::WebPDecoder::new(Cursor::new(&bytes)).unwrap();
+        if dec.is_animated() || dec.has_alpha() || !dec.is_lossy() {
+            continue;
+        }
+        let (w, h) = dec.dimensions();
+        let frame = image_webp::vp8::Vp8Decoder::decode_frame(Cursor::new(
+            riff_chunk(&bytes, b"VP8 ").unwrap(),
+        ))
+        .unwrap();
+        let theirs = vp8_planes(frame, (w, h), (0.0, 0.0, 0.0, 0.0)).unwrap();
+        let ours = fitbox_libwebp::decode_yuv(&bytes, w, h).unwrap();
+        assert!(ours.y == theirs.y, "{name}: Y differs");
+        assert!(
+            ours.u == theirs.u && ours.v == theirs.v,
+            "{name}: U or V differs"
+        );
+        compared += 1;
+    }
+    // Both photos, the 13x1, 1x1 and orientation-6 edge files and the fixture.
+    assert!(compared >= 6, "{compared} WebPs compared");
+}
+
 /// A VP8 frame header that disagrees with the container's size is refused before the
 /// decoder allocates planes for it; a file cut short is refused, not padded.
 #[test]
@@ -543,7 +585,8 @@ fn webp_chunk_checks_follow_what_image_webp_reads() {
 }
 
 /// A VP8 chunk whose declared size matches its shortened data (so the RIFF structure is
-/// whole) is refused on both routes by the VP8 decoder itself.
+/// whole) is refused as corrupt on both routes by the VP8 decoder itself: libwebp (shrinking)
+/// and image-webp (whole).
 #[test]
 fn a_short_vp8_frame_is_refused_on_both_routes() {
     let photo = fitbox_tests::read("photos/mde_nikon_p7000_orient6.webp");
@@ -561,11 +604,12 @@ fn a_short_vp8_frame_is_refused_on_both_routes() {
         short[4..8].copy_from_slice(&riff.to_le_bytes());
         assert_eq!(riff_overrun(&short), None);
         let probe = crate::guard::probe(&short, &limits).unwrap();
-        for target in [Some(target), None] {
+        for (target, says) in [
+            (Some(target), "not enough data"),
+            (None, "Corrupt bitstream"),
+        ] {
             match decode(&short, &probe, &limits, target) {
-                Err(Error::Corrupt { detail, .. }) => {
-                    assert!(detail.contains("Corrupt bitstream"), "{detail}")
-                }
+                Err(Error::Corrupt { detail, .. }) => assert!(detail.contains(says), "{detail}"),
                 other => panic!("{keep}: {:?}", other.map(|d| (d.width, d.height))),
             }
         }
@@ -610,4 +654,34 @@ fn other_component_ids_leave_the_conversion_to_jpeg_decoder() {
     assert!(d.data == jpeg_decoder_rgb(&rgb, d.width, d.height));
     // The same file with its own ids is YCbCr: the renaming is what changed the route.
     assert_eq!(shrunk(&bytes, 400).layout, Layout::YCbCr);
+}
+
+/// The picture of an image-webp VP8 frame (`width x height`) as compact planes: the decoder's are
+/// whole macroblocks wide and high, and only the picture's pixels are kept (in place, row by
+/// row: each row moves to an earlier or the same place).
+fn vp8_planes(
+    frame: image_webp::vp8::Frame,
+    (width, height): (u32, u32),
+    chroma: (f64, f64, f64, f64),
+) -> Result<Yuv420, Error> {
+    let stride = width.next_multiple_of(16) as usize;
+    let (cw, ch) = (width.div_ceil(2) as usize, height.div_ceil(2) as usize);
+    let compact = |mut plane: Vec<u8>, stride: usize, w: usize, h: usize| {
+        if plane.len() < stride * h {
+            return Err(Error::Internal("VP8 plane smaller than its picture".into()));
+        }
+        for row in 1..h {
+            plane.copy_within(row * stride..row * stride + w, row * w);
+        }
+        plane.truncate(w * h);
+        Ok(plane)
+    };
+    let (w, h) = (width as usize, height as usize);
+    Ok(Yuv420 {
+        y: compact(frame.ybuf, stride, w, h)?,
+        u: compact(frame.ubuf, stride / 2, cw, ch)?,
+        v: compact(frame.vbuf, stride / 2, cw, ch)?,
+        size: (width, height),
+        chroma,
+    })
 }
