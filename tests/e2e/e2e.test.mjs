@@ -298,10 +298,13 @@ test('three photos: previews with the right sizes, upload progress, done with id
       assert.deepEqual(await img.evaluate((el) => [el.naturalWidth, el.naturalHeight]), [p.width, p.height]);
     }
 
-    // Each went through one ticket and one PUT.
+    // Each went through one ticket (the first card asks for the next ones too, as one request
+    // with an array body, unless another card's request was already out) and one PUT.
     const posts = requests.filter((r) => r.method === 'POST' && r.url.endsWith('/api/uploads'));
     const puts = requests.filter((r) => r.method === 'PUT');
-    assert.equal(posts.length, 3, 'one ticket per photo');
+    const asked = posts.map((r) => JSON.parse(r.body)).flatMap((b) => (Array.isArray(b) ? b : [b]));
+    assert.deepEqual(asked.map((b) => b.filename).sort(), PHOTOS.map(base).sort(), 'one ticket per photo');
+    assert.ok(posts.length <= 3, `${posts.length} ticket requests`);
     assert.equal(puts.length, 3, 'one PUT per photo');
 
     // They lead the gallery, on the page without a reload...
@@ -558,7 +561,8 @@ function recordTickets(page) {
   page.on('response', async (r) => {
     if (r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/uploads' && r.ok()) {
       try {
-        ids.push((await r.json()).id);
+        const body = await r.json();
+        for (const t of Array.isArray(body) ? body : [body]) ids.push(t.id);
       } catch {
         // the page was closed
       }
@@ -888,14 +892,16 @@ test('accessibility: axe finds nothing serious on the empty page, with cards in 
   try {
     assert.deepEqual(await axeProblems(page, 'empty page'), []);
 
-    // Cards in every state at once: done, uploading (PUT held), failed (storage refuses),
-    // retrying (the API asks to wait a minute), waiting for a slot, refused by the preview.
+    // Cards in every state at once: done, uploading (PUTs held), failed (storage refuses),
+    // retrying (the API asks to wait a minute), ready (waiting for a slot: the three are taken
+    // by two held PUTs and the retrying card), refused by the preview.
     const RETRYING = { file: 'photos/mde_canon_eos_1000d_orient6.jpg', type: 'image/jpeg' };
+    const HELD_TOO = { file: 'edge/pngsuite_basn6a16.png', type: 'image/png' };
     const WAITING = { file: 'edge/vips_cogs.gif', type: 'image/gif' };
     const held = [];
     await routePuts(page, (route) => {
       const name = decodeURIComponent(route.request().headers()['x-amz-meta-filename'] ?? '');
-      if (name === base(SMALL_PNG)) return held.push(route);
+      if (name === base(SMALL_PNG) || name === base(HELD_TOO)) return held.push(route);
       if (name === base(SMALL_WEBP)) {
         return route.fulfill({ status: 403, body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' });
       }
@@ -903,18 +909,23 @@ test('accessibility: axe finds nothing serious on the empty page, with cards in 
     });
     await page.route('**/api/uploads', (route) => {
       const r = route.request();
-      if (r.method() !== 'POST' || JSON.parse(r.postData() ?? '{}').filename !== base(RETRYING)) return route.fallback();
+      // A batch asking for it too is refused as a whole (the page then asks one by one).
+      const body = JSON.parse(r.postData() ?? '{}');
+      const names = (Array.isArray(body) ? body : [body]).map((b) => b.filename);
+      if (r.method() !== 'POST' || !names.includes(base(RETRYING))) return route.fallback();
       return route.fulfill({
         status: 429,
         headers: { 'retry-after': '60', 'content-type': 'application/json' },
         body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many uploads from this address' } }),
       });
     });
-    await dropFiles(page, [SMALL_JPEG, SMALL_PNG, SMALL_WEBP, RETRYING, WAITING, TRUNCATED]);
+    await dropFiles(page, [SMALL_JPEG, SMALL_PNG, SMALL_WEBP, RETRYING, HELD_TOO, WAITING, TRUNCATED]);
     await waitStatus(page, base(SMALL_JPEG), 'done', 60_000);
     await waitStatus(page, base(SMALL_PNG), 'uploading', 30_000);
+    await waitStatus(page, base(HELD_TOO), 'uploading', 30_000);
     await waitStatus(page, base(SMALL_WEBP), 'failed', 30_000);
     await waitStatus(page, base(RETRYING), 'retrying', 30_000);
+    await waitStatus(page, base(WAITING), 'ready', 30_000);
     await waitStatus(page, base(TRUNCATED), 'rejected', 30_000);
     const statuses = await page.locator('li.card').evaluateAll((cs) => cs.map((c) => c.dataset.status));
     log(`axe: cards ${statuses.join(', ')}`);
@@ -1125,6 +1136,34 @@ test('reload: files not yet sent are kept and offered again, with their previews
     await page.locator('section[aria-label="Gallery"]').waitFor();
     await page.waitForTimeout(1_500);
     assert.equal(await page.locator('[data-testid=restore]').count(), 0);
+    assert.deepEqual(errors.filter((e) => !injected(e)), [], 'no page errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('two tabs: the files a tab still open is sending are not offered by another; once it closes they are', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    const held = [];
+    await routePuts(page, (route) => {
+      held.push(route);
+    });
+    await dropFiles(page, [SMALL_PNG]);
+    await until('the PUT held', () => held.length === 1, 30_000);
+    // A second tab of the same origin (same IndexedDB) while the first is still sending.
+    const other = await context.newPage();
+    await other.goto(server.url + '/');
+    await other.locator('section[aria-label="Gallery"]').waitFor();
+    await other.waitForTimeout(1_500);
+    assert.equal(await other.locator('[data-testid=restore]').count(), 0, 'not offered while its tab is open');
+    // The first tab closes with the file unsent: the other tab offers it after a reload.
+    await page.close();
+    for (const r of held) await r.abort('failed').catch(() => {});
+    await other.reload();
+    const banner = other.locator('[data-testid=restore]');
+    await banner.waitFor({ timeout: 15_000 });
+    assert.equal((await banner.locator('span').innerText()).trim(), '1 file from your last visit was not uploaded.');
     assert.deepEqual(errors.filter((e) => !injected(e)), [], 'no page errors');
   } finally {
     await context.close();

@@ -189,10 +189,17 @@ impl Controller {
             // The page's controller lives as long as the page.
             on_online.forget();
         }
-        // Files an earlier visit did not send: offered again (the page asks first).
+        // Files an earlier visit did not send: offered again (the page asks first), but not
+        // those of a tab still open, which is sending them.
+        if let Some(start) = self.rt(|r| r.page_start_ms) {
+            crate::restore::hold_page_lock(start);
+        }
         leptos::task::spawn_local(async move {
             match crate::restore::kept().await {
-                Ok(kept) => self.restorable.set(kept),
+                Ok(kept) => {
+                    let held = crate::restore::held_locks().await;
+                    self.restorable.set(crate::restore::not_open(kept, &held));
+                }
                 Err(e) => web_sys::console::warn_1(&format!("fitbox: kept files: {e}").into()),
             }
         });

@@ -146,6 +146,9 @@ pub struct Gallery {
     /// Finished uploads not put on the list (too many came at once): a button offers them
     /// ([`Gallery::show_unseen`]).
     pub unseen: RwSignal<usize>,
+    /// Which list a page loading belongs to: [`Gallery::reset`] starts a new one, and a page
+    /// asked for before that is dropped when it comes ([`Gallery::take_page`]).
+    generation: RwSignal<u32>,
 }
 
 /// Finished uploads go on the list at most this often: with hundreds finishing, each one would
@@ -186,6 +189,7 @@ impl Gallery {
             arriving: RwSignal::new(Vec::new()),
             flushed_at: RwSignal::new(f64::NEG_INFINITY),
             unseen: RwSignal::new(0),
+            generation: RwSignal::new(0),
         }
     }
 
@@ -195,8 +199,11 @@ impl Gallery {
         self.load_more(client);
     }
 
-    /// Forget every page (after signing out, what may be seen or deleted changes).
+    /// Forget every page (after signing out, what may be seen or deleted changes). A page still
+    /// loading is dropped when it comes, and the next one may be asked for at once.
     pub fn reset(self) {
+        self.generation.update(|g| *g = g.wrapping_add(1));
+        self.loading.set(false);
         self.unseen.set(0);
         self.images.set(Vec::new());
         self.paging.set(Paging::Start);
@@ -252,24 +259,36 @@ impl Gallery {
             return;
         };
         self.loading.set(true);
+        let generation = self.generation.get_untracked();
         leptos::task::spawn_local(async move {
-            match client.images(PAGE_SIZE, cursor.as_deref()).await {
-                Ok(ImagePage {
-                    images,
-                    next_cursor,
-                }) => {
-                    self.images.update(|shown| {
-                        merge_page(shown, images);
-                    });
-                    self.paging.set(Paging::after(next_cursor));
-                }
-                Err(e) if e.needs_sign_in() => self
-                    .error
-                    .set(Some(format!("Sign in to see this gallery ({e})."))),
-                Err(e) => self.error.set(Some(e.to_string())),
-            }
-            self.loading.set(false);
+            let page = client.images(PAGE_SIZE, cursor.as_deref()).await;
+            self.take_page(generation, page);
         });
+    }
+
+    /// Put a page asked for while the list was `generation` on the list, or its error; a page
+    /// of a list since reset is dropped (it may show what the caller may no longer see, or
+    /// older images under newer ones).
+    fn take_page(self, generation: u32, page: Result<ImagePage, crate::api::ApiError>) {
+        if generation != self.generation.get_untracked() {
+            return;
+        }
+        match page {
+            Ok(ImagePage {
+                images,
+                next_cursor,
+            }) => {
+                self.images.update(|shown| {
+                    merge_page(shown, images);
+                });
+                self.paging.set(Paging::after(next_cursor));
+            }
+            Err(e) if e.needs_sign_in() => self
+                .error
+                .set(Some(format!("Sign in to see this gallery ({e})."))),
+            Err(e) => self.error.set(Some(e.to_string())),
+        }
+        self.loading.set(false);
     }
 
     /// Clear the error and try the failed page again.
@@ -716,6 +735,7 @@ fn observe_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ApiError;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn img(id: &str) -> ImageEntry {
@@ -747,6 +767,41 @@ mod tests {
         assert!(alt_text(&i).ends_with(", 400 × 300"), "{}", alt_text(&i));
         i.name = Some("Beach at dawn.jpg".into());
         assert_eq!(alt_text(&i), "Beach at dawn.jpg");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_page_asked_for_before_a_reset_is_dropped() {
+        let g = Gallery::new();
+        let page = |ids: &[&str]| {
+            Ok(ImagePage {
+                images: ids.iter().map(|i| img(i)).collect(),
+                next_cursor: Some("more".into()),
+            })
+        };
+        // A page of the list as it was (before signing out, or before "show new images")...
+        g.loading.set(true);
+        let before = g.generation.get_untracked();
+        g.reset();
+        assert!(!g.loading.get_untracked(), "the new list may ask at once");
+        // ... whose answer comes after the new list's first page: dropped, and the new list's
+        // loading state is left alone.
+        g.loading.set(true);
+        let now = g.generation.get_untracked();
+        g.take_page(now, page(&["new"]));
+        g.loading.set(true);
+        g.take_page(before, page(&["old-1", "old-2"]));
+        assert_eq!(ids(&g.images.get_untracked()), ["new"]);
+        assert!(g.loading.get_untracked());
+        g.take_page(before, Err(ApiError::from_answer(500, "{}")));
+        assert_eq!(
+            g.error.get_untracked(),
+            None,
+            "an old page's error is dropped too"
+        );
+        // A page of the current list is taken.
+        g.take_page(now, page(&["older"]));
+        assert_eq!(ids(&g.images.get_untracked()), ["new", "older"]);
+        assert!(!g.loading.get_untracked());
     }
 
     #[wasm_bindgen_test]

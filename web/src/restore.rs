@@ -5,6 +5,10 @@
 //!
 //! Through the `idb` crate (IndexedDB's requests as futures). Entries are keyed
 //! `<page start ms, 13 digits>-<card id, 6 digits>`, so they come back in the order they came.
+//!
+//! IndexedDB is shared by every tab of the origin, so each page holds a Web Lock named for its
+//! start while it is open ([`hold_page_lock`]); the files of a page whose lock is held belong to
+//! a tab still open, which is sending them, and are not offered by another ([`not_open`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,6 +24,70 @@ const STORE: &str = "unsent";
 /// The key a card's file is kept under, for a page started at `page_start_ms`.
 pub fn key(page_start_ms: f64, card: u32) -> String {
     format!("{:013}-{card:06}", page_start_ms.max(0.0) as u64)
+}
+
+/// The Web Lock a page started at `page_start_ms` holds while it is open.
+pub fn lock_name(page_start_ms: f64) -> String {
+    format!("fitbox-page-{:013}", page_start_ms.max(0.0) as u64)
+}
+
+/// The Web Lock of the page that kept the file under `key` (its first 13 characters).
+fn lock_of_key(key: &str) -> Option<String> {
+    let start = key.get(..13)?;
+    start
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| format!("fitbox-page-{start}"))
+}
+
+/// Of the files `kept`, those not kept by a page still open, one that holds a lock of
+/// `held`.
+pub fn not_open(kept: Vec<(String, File)>, held: &[String]) -> Vec<(String, File)> {
+    kept.into_iter()
+        .filter(|(key, _)| !lock_of_key(key).is_some_and(|lock| held.contains(&lock)))
+        .collect()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    // Web Locks (navigator.locks), bound here: web-sys has them as unstable API only. Each call
+    // throws (an `Err` here) where the browser has no Web Locks.
+    #[wasm_bindgen(js_namespace = ["navigator", "locks"], js_name = request, catch)]
+    fn lock_request(name: &str, hold: &js_sys::Function) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["navigator", "locks"], js_name = query, catch)]
+    fn lock_query() -> Result<js_sys::Promise, JsValue>;
+}
+
+/// Hold this page's Web Lock (see [`lock_name`]) until the page is gone: the browser lets it
+/// go when the tab closes, reloads or crashes. Without Web Locks, nothing is held.
+pub fn hold_page_lock(page_start_ms: f64) {
+    // Held while the promise the callback returns is pending: one that never settles.
+    let hold = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue) -> js_sys::Promise>::new(
+        |_lock: JsValue| js_sys::Promise::new(&mut |_, _| {}),
+    );
+    if lock_request(&lock_name(page_start_ms), hold.as_ref().unchecked_ref()).is_ok() {
+        // Called once, by the browser, at some point: it lives as long as the page.
+        hold.forget();
+    }
+}
+
+/// The names of the Web Locks held now, by any tab of the origin; empty without Web Locks.
+pub async fn held_locks() -> Vec<String> {
+    let Ok(query) = lock_query() else {
+        return Vec::new();
+    };
+    let Ok(snapshot) = wasm_bindgen_futures::JsFuture::from(query).await else {
+        return Vec::new();
+    };
+    let held = js_sys::Reflect::get(&snapshot, &"held".into()).unwrap_or_default();
+    js_sys::Array::from(&held)
+        .iter()
+        .filter_map(|lock| {
+            js_sys::Reflect::get(&lock, &"name".into())
+                .ok()?
+                .as_string()
+        })
+        .collect()
 }
 
 thread_local! {
@@ -114,6 +182,38 @@ pub async fn kept() -> Result<Vec<(String, File)>, String> {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    async fn files_of_open_pages_are_not_offered() {
+        let file = |name: &str| File::new_with_str_sequence(&js_sys::Array::new(), name).unwrap();
+        let (mine, other) = (1_765_139_000_123.0, 1_765_139_555_000.0);
+        let kept = vec![
+            (key(mine, 1), file("a.png")),
+            (key(other, 1), file("b.png")),
+            (key(other, 2), file("c.png")),
+            ("not a page key".to_string(), file("d.png")),
+        ];
+        let names = |v: &[(String, File)]| v.iter().map(|(_, f)| f.name()).collect::<Vec<_>>();
+        // The page that kept b and c holds its lock: only a (and what no page can own) is offered.
+        let offered = not_open(kept.clone(), &[lock_name(other), "someone-else".into()]);
+        assert_eq!(names(&offered), ["a.png", "d.png"]);
+        assert_eq!(
+            names(&not_open(kept, &[])),
+            ["a.png", "b.png", "c.png", "d.png"]
+        );
+        // A held page lock shows up in the browser's list of held locks.
+        hold_page_lock(other);
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            held = held_locks().await;
+            if held.contains(&lock_name(other)) {
+                break;
+            }
+            crate::util::sleep(20).await;
+        }
+        assert!(held.contains(&lock_name(other)), "{held:?}");
+        assert!(!held.contains(&lock_name(mine)));
+    }
 
     #[wasm_bindgen_test]
     fn keys_sort_as_files_came() {
