@@ -31,6 +31,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # most 256 KB keep the 512 MB limit about the input. -malloc_limit_mb bounds any single allocation.
 export RUSTC_BOOTSTRAP=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
+# Leaks of jpeg-decoder's worker threads, which outlive a decode by a moment (fuzz/lsan.supp).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/fuzz/lsan.supp}
 MAX_LEN=262144
 
 # cargo-fuzz only drives cargo (scripts/setup-test.sh installs it; here for `make fuzz` alone).
