@@ -31,6 +31,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # most 256 KB keep the 512 MB limit about the input. -malloc_limit_mb bounds any single allocation.
 export RUSTC_BOOTSTRAP=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
+# libwebp's C (fitbox-libwebp) built as the Rust is: with AddressSanitizer and the coverage
+# counters libFuzzer follows (Debian's clang; scripts/setup-web.sh installs it).
+export CC_x86_64_unknown_linux_gnu=clang
+export CFLAGS_x86_64_unknown_linux_gnu="-fsanitize=address,fuzzer-no-link"
 # Leaks of jpeg-decoder's worker threads, which outlive a decode by a moment (fuzz/lsan.supp).
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/fuzz/lsan.supp}
 MAX_LEN=262144

@@ -3,9 +3,9 @@
 //!
 //! VP8 decoding is specified to the bit (RFC 6386), and libwebp's SSE2, NEON and plain C paths
 //! give identical planes; image-webp's VP8 decoder gives the same planes too on every WebP of the
-//! test data (fitbox-core's `webp_planes` test). The same C is compiled for x86_64, aarch64 and
-//! wasm32 (with Debian's clang against wasi-libc's headers, see `.cargo/config.toml`); in wasm32
-//! its allocations come from Rust's allocator ([`wasm_alloc`]).
+//! test data (fitbox-core's `libwebp_planes_are_image_webps` test). The same C is compiled for
+//! x86_64, aarch64 and wasm32 (with Debian's clang against wasi-libc's headers, see
+//! `.cargo/config.toml`); in wasm32 its allocations come from Rust's allocator (`wasm_alloc`).
 //!
 //! Measured on this project's machine (2 cores), planes of the test data's lossy WebPs, best of
 //! 5, decode only: 24 MP panorama 726 -> 313 ms natively (x86_64, SSE2), 1408 -> 670 ms in
@@ -16,7 +16,7 @@
 //! libwebp, on buffers this crate allocates and sizes.
 #![allow(unsafe_code)]
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod wasm_alloc;
 
 use libwebp_sys as sys;
@@ -39,17 +39,23 @@ pub enum Vp8Error {
     Truncated(String),
     /// The data is not a valid lossy WebP.
     Corrupt(String),
-    /// Valid, but not what this function decodes (lossless, alpha, animation) or not what the
-    /// caller said (another size).
+    /// Not what this function decodes (lossless, alpha, animation, a feature libwebp leaves
+    /// out) or not what the caller said (another size): the caller may decode it another way.
     NotThis(String),
     /// libwebp could not allocate its working memory.
     OutOfMemory,
+    /// A mistake on this side: the library is not the one these bindings were made for, or it
+    /// refused the buffers it was given.
+    Internal(String),
 }
 
 impl std::fmt::Display for Vp8Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Vp8Error::Truncated(s) | Vp8Error::Corrupt(s) | Vp8Error::NotThis(s) => f.write_str(s),
+            Vp8Error::Truncated(s)
+            | Vp8Error::Corrupt(s)
+            | Vp8Error::NotThis(s)
+            | Vp8Error::Internal(s) => f.write_str(s),
             Vp8Error::OutOfMemory => f.write_str("libwebp ran out of memory"),
         }
     }
@@ -72,6 +78,9 @@ fn status(code: sys::VP8StatusCode, what: &str) -> Result<(), Vp8Error> {
         S::VP8_STATUS_BITSTREAM_ERROR => Err(Vp8Error::Corrupt(format!(
             "{what}: invalid VP8 data (libwebp: bitstream error)"
         ))),
+        S::VP8_STATUS_INVALID_PARAM => Err(Vp8Error::Internal(format!(
+            "{what}: libwebp refused the output buffers"
+        ))),
         other => Err(Vp8Error::Corrupt(format!(
             "{what}: libwebp status {other:?}"
         ))),
@@ -87,7 +96,7 @@ pub fn decode_yuv(webp: &[u8], width: u32, height: u32) -> Result<Planes, Vp8Err
     let mut config: sys::WebPDecoderConfig = unsafe { std::mem::zeroed() };
     // SAFETY: `config` is a valid, writable WebPDecoderConfig.
     if !unsafe { sys::WebPInitDecoderConfig(&mut config) } {
-        return Err(Vp8Error::NotThis("libwebp: decoder ABI mismatch".into()));
+        return Err(Vp8Error::Internal("libwebp: decoder ABI mismatch".into()));
     }
     // SAFETY: `webp` is valid for reads of its length; `config.input` is writable.
     status(

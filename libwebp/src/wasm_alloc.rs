@@ -12,7 +12,10 @@ fn layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(size.checked_add(HEADER)?, HEADER).ok()
 }
 
-/// SAFETY (all four): called by C with C's contracts; a pointer given back is one of ours.
+/// `block` (of at least `size` + [`HEADER`] bytes, or null) with its size written in its header,
+/// as the pointer C gets: past the header.
+///
+/// Safety: `block` is null or a block this module just allocated for `size`.
 unsafe fn finish(block: *mut u8, size: usize) -> *mut u8 {
     if block.is_null() {
         return block;
@@ -23,6 +26,9 @@ unsafe fn finish(block: *mut u8, size: usize) -> *mut u8 {
         block.add(HEADER)
     }
 }
+
+// The four below are called by C under C's contracts; a pointer they are given back is one of
+// theirs.
 
 #[no_mangle]
 unsafe extern "C" fn malloc(size: usize) -> *mut u8 {

@@ -564,6 +564,17 @@ impl Controller {
                         c.worker_ms = Some(worker_ms);
                         let _ = c.apply(Event::Previewed(info));
                     });
+                    // A ticket asked for ahead as the declared type, when the file sniffed as
+                    // another: not usable, and the card may join a batch again.
+                    let request = h.card.with_untracked(Card::upload_request);
+                    self.rt(|r| {
+                        if r.tickets
+                            .get(&job)
+                            .is_some_and(|(asked, _)| Some(asked) != request.as_ref())
+                        {
+                            r.tickets.remove(&job);
+                        }
+                    });
                 }
                 self.enqueue(job);
             }
@@ -820,9 +831,20 @@ impl Controller {
         match answer {
             Ok(mut tickets) if tickets.len() == requests.len() => {
                 let ahead = tickets.split_off(1);
+                // Not for a card cancelled, refused or removed while the request ran.
+                let still: Vec<bool> = mates
+                    .iter()
+                    .map(|(mate, _)| {
+                        self.stage(*mate).is_some_and(|s| {
+                            matches!(s, Stage::Queued | Stage::Previewing | Stage::Ready)
+                        })
+                    })
+                    .collect();
                 self.rt(|r| {
-                    for ((mate, asked), t) in mates.into_iter().zip(ahead) {
-                        r.tickets.insert(mate, (asked, t));
+                    for (((mate, asked), t), still) in mates.into_iter().zip(ahead).zip(still) {
+                        if still {
+                            r.tickets.insert(mate, (asked, t));
+                        }
                     }
                 });
                 Ok(tickets.remove(0))
@@ -834,7 +856,8 @@ impl Controller {
     /// The cards next in line after `id` with no ticket asked for ahead, up to
     /// [`TICKET_BATCH`] - 1 of them, with what each would ask for ([`Card::request_ahead`]):
     /// those waiting for an upload slot, front first, then those waiting for or making their
-    /// preview, in the order they came. Cards still previewing count, so that batches do not
+    /// preview, in the order they came; not those empty or over the size limit, which the API
+    /// refuses. Cards still previewing count, so that batches do not
     /// depend on previews running ahead of uploads (on a busy machine the server's resizing
     /// holds the cards, and a card is uploaded as soon as it is previewed).
     fn batch_mates(&self, id: u32) -> Vec<(u32, UploadRequest)> {
@@ -846,9 +869,15 @@ impl Controller {
         }) else {
             return Vec::new();
         };
+        // A card the API refuses by its size would have the whole batch refused: it asks alone.
+        let max_bytes = self.config.with_untracked(|c| match c {
+            ConfigState::Ready(cfg) => cfg.max_bytes,
+            _ => 0,
+        });
         let mut mates = Vec::with_capacity(TICKET_BATCH - 1);
         let mut consider = |k: u32, card: &Card| {
-            if mates.len() < TICKET_BATCH - 1 && !taken.contains(&k) {
+            let sized = (1..=max_bytes).contains(&card.size);
+            if mates.len() < TICKET_BATCH - 1 && sized && !taken.contains(&k) {
                 if let Some(request) = card.request_ahead() {
                     mates.push((k, request));
                 }

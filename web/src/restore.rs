@@ -65,9 +65,14 @@ pub fn hold_page_lock(page_start_ms: f64) {
     let hold = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue) -> js_sys::Promise>::new(
         |_lock: JsValue| js_sys::Promise::new(&mut |_, _| {}),
     );
-    if lock_request(&lock_name(page_start_ms), hold.as_ref().unchecked_ref()).is_ok() {
+    if let Ok(request) = lock_request(&lock_name(page_start_ms), hold.as_ref().unchecked_ref()) {
         // Called once, by the browser, at some point: it lives as long as the page.
         hold.forget();
+        // Refused (an opaque origin, a document no longer active): the promise rejects. Then no
+        // lock is held, as without Web Locks.
+        let refused = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(|_| {});
+        let _ = request.catch(&refused);
+        refused.forget();
     }
 }
 
@@ -80,8 +85,10 @@ pub async fn held_locks() -> Vec<String> {
         return Vec::new();
     };
     let held = js_sys::Reflect::get(&snapshot, &"held".into()).unwrap_or_default();
-    js_sys::Array::from(&held)
-        .iter()
+    let Ok(held) = held.dyn_into::<js_sys::Array>() else {
+        return Vec::new();
+    };
+    held.iter()
         .filter_map(|lock| {
             js_sys::Reflect::get(&lock, &"name".into())
                 .ok()?

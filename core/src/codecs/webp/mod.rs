@@ -78,7 +78,13 @@ pub(crate) fn decode_webp_shrunk(
         });
     }
     // (libwebp reads its size from these same header bytes, and checks it again.)
-    let planes = fitbox_libwebp::decode_yuv(bytes, width, height).map_err(libwebp_error)?;
+    let planes = match fitbox_libwebp::decode_yuv(bytes, width, height) {
+        Ok(planes) => planes,
+        // libwebp reads the file as something else than image-webp did (or leaves out a
+        // feature it uses): the whole-image route, image-webp's alone, decides.
+        Err(fitbox_libwebp::Vp8Error::NotThis(_)) => return Ok(None),
+        Err(e) => return Err(libwebp_error(e)),
+    };
     // The chroma planes stand for half the picture's width and height, which for an odd size
     // ends inside their last sample: that is where their resampling window ends too.
     let chroma = (0.0, 0.0, f64::from(width) / 2.0, f64::from(height) / 2.0);
@@ -113,5 +119,6 @@ fn libwebp_error(e: fitbox_libwebp::Vp8Error) -> Error {
             Error::Corrupt { format, detail }
         }
         E::OutOfMemory => Error::Internal("libwebp could not allocate its working memory".into()),
+        E::Internal(detail) => Error::Internal(detail),
     }
 }
