@@ -831,12 +831,19 @@ impl Controller {
         match answer {
             Ok(mut tickets) if tickets.len() == requests.len() => {
                 let ahead = tickets.split_off(1);
-                // Not for a card cancelled, refused or removed while the request ran.
+                // Not for a card cancelled, refused or removed while the request ran (one whose
+                // upload started meanwhile waits for this answer: it is uploading).
                 let still: Vec<bool> = mates
                     .iter()
                     .map(|(mate, _)| {
                         self.stage(*mate).is_some_and(|s| {
-                            matches!(s, Stage::Queued | Stage::Previewing | Stage::Ready)
+                            matches!(
+                                s,
+                                Stage::Queued
+                                    | Stage::Previewing
+                                    | Stage::Ready
+                                    | Stage::Uploading { .. }
+                            )
                         })
                     })
                     .collect();
