@@ -24,22 +24,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux
   rustup target add aarch64-unknown-linux-gnu
 fi
 
-need=()
-for p in chromium chromium-driver qemu-user libc6-arm64-cross curl jq python3-venv; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing Debian packages: ${need[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  for attempt in 1 2 3 4 5 6; do
-    if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
-      break
-    fi
-    [ "$attempt" = 6 ] && { say "apt-get failed"; exit 1; }
-    say "apt-get failed (dpkg lock busy?); retrying in 10 s"
-    sleep 10
-  done
-fi
+"$ROOT/scripts/install-debian.sh" chromium chromium-driver qemu-user libc6-arm64-cross curl jq python3-venv
 
 # Installed again whenever the lock file changed since the last install (a copy of it is kept
 # in node_modules), so a pin moved in package.json reaches machines that have the old one.

@@ -23,22 +23,7 @@ BINARYEN_VERSION=132
 say() { printf 'setup-web: %s\n' "$*"; }
 
 # C for wasm32: clang (Debian's 14 targets wasm32), llvm-ar (llvm), and wasi-libc's headers.
-need=()
-for p in clang llvm wasi-libc; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing Debian packages: ${need[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  for attempt in 1 2 3 4 5 6; do
-    if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; then
-      break
-    fi
-    [ "$attempt" = 6 ] && { say "apt-get failed"; exit 1; }
-    say "apt-get failed (dpkg lock busy?); retrying in 10 s"
-    sleep 10
-  done
-fi
+"$ROOT/scripts/install-debian.sh" clang llvm wasi-libc
 
 # wasm-bindgen's CLI must match the library version in Cargo.lock exactly.
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
